@@ -1,0 +1,20 @@
+import ArgumentParser
+import Img2Vid
+
+@main
+struct Img2VidCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "img2vid",
+        abstract: "Turn one still image into a short video on the CPU (Stable Video Diffusion).",
+        discussion: """
+            Examples:
+              img2vid generate --image Examples/lighthouse.png --output demo.mp4
+              img2vid generate --image in.jpg --output out.mp4 --model Weights/stable-video-diffusion-img2vid-xt --seed 7
+
+            Exit codes: 0 ok, 2 usage error, 3 bad input image, 4 bad model or weights,
+            5 rejected by moderation, 130 interrupted, 1 anything else.
+            """,
+        version: Img2VidVersion.string,
+        subcommands: [GenerateCommand.self]
+    )
+}
