@@ -28,9 +28,10 @@ let package = Package(
         .executableTarget(
             name: "Img2VidCLI",
             dependencies: ["Img2Vid", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
-        .testTarget(name: "TensorTests", dependencies: ["Tensor"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "MediaTests", dependencies: ["Media", "Tensor"]),
-        .testTarget(name: "DiffusionTests", dependencies: ["Diffusion", "Tensor"]),
+        .testTarget(name: "TensorTests", dependencies: ["Tensor"], exclude: ["Fixtures"]),
+        .testTarget(name: "MediaTests", dependencies: ["Media", "Tensor"], exclude: ["Fixtures"]),
+        .testTarget(name: "DiffusionTests", dependencies: ["Diffusion", "Tensor"], exclude: ["Fixtures"]),
+        .testTarget(name: "SVDTests", dependencies: ["SVD", "Diffusion", "Tensor", "Media"], exclude: ["Fixtures"]),
         .testTarget(name: "Img2VidCLITests", dependencies: []),
     ],
     swiftLanguageModes: [.v5]
