@@ -21,9 +21,10 @@ let package = Package(
         .systemLibrary(name: "CFFmpeg", pkgConfig: "libavformat"),
         .systemLibrary(name: "CPNG", pkgConfig: "libpng16"),
         .target(name: "Tensor", dependencies: ["CBLAS"], swiftSettings: hotLoopFlags),
+        .target(name: "Layers", dependencies: ["Tensor"], swiftSettings: hotLoopFlags),
         .target(name: "Media", dependencies: ["CFFmpeg", "CPNG", "Tensor"], swiftSettings: hotLoopFlags),
         .target(name: "Diffusion", dependencies: ["Tensor"], swiftSettings: hotLoopFlags),
-        .target(name: "SVD", dependencies: ["Tensor", "Diffusion"], swiftSettings: hotLoopFlags),
+        .target(name: "SVD", dependencies: ["Tensor", "Layers", "Diffusion"], swiftSettings: hotLoopFlags),
         .target(name: "Img2Vid", dependencies: ["Tensor", "Media", "Diffusion", "SVD"]),
         .executableTarget(
             name: "Img2VidCLI",
@@ -31,7 +32,7 @@ let package = Package(
         .testTarget(name: "TensorTests", dependencies: ["Tensor"], exclude: ["Fixtures"]),
         .testTarget(name: "MediaTests", dependencies: ["Media", "Tensor"], exclude: ["Fixtures"]),
         .testTarget(name: "DiffusionTests", dependencies: ["Diffusion", "Tensor"], exclude: ["Fixtures"]),
-        .testTarget(name: "SVDTests", dependencies: ["SVD", "Diffusion", "Tensor", "Media"], exclude: ["Fixtures"]),
+        .testTarget(name: "SVDTests", dependencies: ["SVD", "Layers", "Diffusion", "Tensor", "Media"], exclude: ["Fixtures"]),
         .testTarget(name: "Img2VidCLITests", dependencies: []),
     ],
     swiftLanguageModes: [.v5]

@@ -1,0 +1,1 @@
+// Neural-network layers with checkpoint-keyed weights (being written).

@@ -1,0 +1,1 @@
+// The SVD module: models and pipeline (being written).
