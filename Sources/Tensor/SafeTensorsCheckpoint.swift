@@ -1,7 +1,13 @@
 import Foundation
 
 /// A checkpoint in one `.safetensors` file or sharded through a `*.safetensors.index.json`
-/// (`{"metadata": {...}, "weight_map": {"tensor name": "shard file name"}}`, as transformers writes it).
+/// (`{"metadata": {...}, "weight_map": {"tensor name": "shard file name"}}`, as transformers'
+/// `save_pretrained` and huggingface_hub's `split_state_dict_into_shards_factory` write it).
+///
+/// Mirrors transformers' `load_sharded_checkpoint`: shards are named relative to the index's
+/// folder and opened once each; unlike it, every shard is validated up front and the index must
+/// place each tensor in a shard that holds it (`.notInShard`). Shard names with a `/` are refused
+/// (no escaping the folder). Tensors a shard holds but the index does not list are not exposed.
 public final class SafeTensorsCheckpoint: @unchecked Sendable {
     public let path: String
     /// Every shard, each opened once.
@@ -22,7 +28,7 @@ public final class SafeTensorsCheckpoint: @unchecked Sendable {
                 let file = try opened[shard] ?? SafeTensorsFile(path: (folder as NSString).appendingPathComponent(shard))
                 opened[shard] = file
                 guard file.entries[name] != nil else {
-                    throw SafeTensorsError(file: file.path, tensor: name, .invalidIndex("the index places it in this shard, which does not hold it"))
+                    throw SafeTensorsError(file: file.path, tensor: name, .notInShard(index: path))
                 }
                 byName[name] = file
             }
@@ -45,14 +51,30 @@ public final class SafeTensorsCheckpoint: @unchecked Sendable {
         return try file.tensor(name)
     }
 
+    /// The `weight_map` of an index file, read with the safetensors header parser (strict JSON,
+    /// duplicate tensor names refused) from a mapping (so a FIFO or directory is refused, not read).
     private static func readIndex(_ path: String) throws -> [String: String] {
-        struct Index: Decodable { let weight_map: [String: String] }
-        let data: Data
-        do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
-            throw SafeTensorsError(file: path, .cannotOpen(error.localizedDescription))
+        let file = try MappedFile(path: path)
+        guard file.bytes.count <= SafeTensorsFile.maxHeaderBytes else {
+            throw SafeTensorsError(file: path, .invalidIndex("\(file.bytes.count) bytes is larger than any index should be"))
         }
-        do { return try JSONDecoder().decode(Index.self, from: data).weight_map } catch {
-            throw SafeTensorsError(file: path, .invalidIndex("expected {\"weight_map\": {name: shard}}: \(error)"))
+        let root: HeaderJSON
+        do { root = try HeaderParser.parse(file.bytes) } catch let failure as HeaderParser.Failure {
+            throw SafeTensorsError(file: path, .invalidIndex("not valid JSON: \(failure.message)"))
         }
+        guard case .object(let members) = root,
+              case .object(let map)? = members.last(where: { $0.key == "weight_map" })?.value else {
+            throw SafeTensorsError(file: path, .invalidIndex("expected {\"weight_map\": {tensor name: shard file name}}"))
+        }
+        var result: [String: String] = [:]
+        for (name, value) in map {
+            guard case .string(let shard) = value else {
+                throw SafeTensorsError(file: path, tensor: name, .invalidIndex("the shard must be a file name string, found \(value.kind)"))
+            }
+            guard result.updateValue(shard, forKey: name) == nil else {
+                throw SafeTensorsError(file: path, tensor: name, .duplicateKey(name))
+            }
+        }
+        return result
     }
 }

@@ -42,13 +42,20 @@ public struct StoredTensor: @unchecked Sendable {
     /// Raw bytes of any dtype, copied (for integer tensors and tests).
     public init(dtype: DType, shape: [Int], copying data: [UInt8]) {
         let buffer = OwnedBytes(count: data.count)
-        data.withUnsafeBytes { buffer.pointer.copyMemory(from: $0.baseAddress!, byteCount: data.count) }
+        data.withUnsafeBytes { UnsafeMutableRawBufferPointer(start: buffer.pointer, count: data.count).copyMemory(from: $0) }
         self.init(dtype: dtype, shape: shape,
                   bytes: UnsafeRawBufferPointer(start: buffer.pointer, count: buffer.count), owner: buffer)
     }
 
-    /// The values as an f32 `Tensor`. f32 data that is 4-byte aligned is shared without a copy;
-    /// f16 and bf16 are widened exactly. Integer dtypes are refused.
+    /// The values as an f32 `Tensor`. f32 data that is 4-byte aligned is shared without a copy
+    /// (the tensor's storage points into the mapped file; `SafeTensorsWriter` and the Rust writer
+    /// align every tensor to its element size); misaligned f32 data is copied; f16 and bf16 are
+    /// widened exactly (as torch's `.float()`); f64 is rounded to nearest. Integer dtypes are refused.
+    ///
+    /// Caveat of the zero-copy path: the returned tensor borrows the file's private mapping, and
+    /// `Tensor` writes in place into storage it holds uniquely, so an in-place op on it changes
+    /// what later `floatTensor()` calls of the same `SafeTensorsFile` see (never the file on disk).
+    /// Until `Tensor`'s copy-on-write treats borrowed storage as shared, copy before mutating.
     public func floatTensor() throws -> Tensor {
         switch dtype {
         case .f32:
@@ -84,6 +91,7 @@ public struct StoredTensor: @unchecked Sendable {
 
     /// Calls `body` with the 16-bit words of an f16/bf16 tensor, copying only if they are misaligned.
     private func withHalfWords(_ body: (UnsafePointer<UInt16>) -> Void) {
+        if count == 0 { return }
         if let base = bytes.baseAddress, Int(bitPattern: base) % 2 == 0 {
             body(base.assumingMemoryBound(to: UInt16.self))
         } else {

@@ -1,6 +1,9 @@
-/// Conversions between the stored floating-point dtypes and `Float`.
+/// Conversions between the stored floating-point dtypes and `Float`, bit-identical to torch on CPU
+/// (checked exhaustively for f16 and on ties, subnormals, overflow and NaN payloads in WideningTests).
 ///
-/// f16 -> f32 and bf16 -> f32 are exact; f32 -> f16/bf16 rounds to nearest even (as torch's `.to()`).
+/// f16 -> f32 and bf16 -> f32 are exact (as torch's `.float()`: f16 signalling NaNs come back
+/// quiet with their payload); f32 -> f16/bf16 rounds to nearest even (as torch's `.half()` and
+/// `.to(torch.bfloat16)`).
 public enum Widening {
     /// Widens IEEE half-precision values.
     @inlinable
@@ -18,13 +21,17 @@ public enum Widening {
         }
     }
 
+    /// Rounds to nearest even (IEEE `vcvtps2ph` semantics, as torch's `.half()`): overflow gives
+    /// infinity, NaN payloads are kept and quieted.
     @inlinable
     public static func f32ToF16(_ value: Float) -> UInt16 { Float16(value).bitPattern }
 
-    /// Rounds to nearest even, keeping NaN a NaN.
+    /// Rounds to nearest even (c10's `round_to_nearest_even`). Every NaN becomes 0xFFFF, as torch's
+    /// CPU `.to(torch.bfloat16)` writes it (its vectorised kernel; the scalar `c10::BFloat16`
+    /// constructor would give 0x7FC0). Values that round past the largest bf16 become infinity.
     @inlinable
     public static func f32ToBF16(_ value: Float) -> UInt16 {
-        if value.isNaN { return 0x7FC0 }
+        if value.isNaN { return 0xFFFF }
         let bits = value.bitPattern
         let rounding = UInt32(0x7FFF) + ((bits >> 16) & 1)
         return UInt16(truncatingIfNeeded: (bits &+ rounding) >> 16)
