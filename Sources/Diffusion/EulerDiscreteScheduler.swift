@@ -266,7 +266,7 @@ public struct EulerDiscreteScheduler: Scheduler, Sendable {
     /// `torch.linspace(start, end, steps, dtype=torch.float32)` on CPU (aten/src/ATen/native/cpu/RangeFactoriesKernel.cpp):
     /// `start + step * i` below the halfway index, `end - step * (steps - i - 1)` from it, each a fused multiply-add
     /// in torch's GCC build.
-    static func torchLinspace(_ start: Float, _ end: Float, _ steps: Int) -> [Float] {
+    public static func torchLinspace(_ start: Float, _ end: Float, _ steps: Int) -> [Float] {
         if steps == 1 { return [start] }
         let step = (end - start) / Float(steps - 1)
         let halfway = steps / 2

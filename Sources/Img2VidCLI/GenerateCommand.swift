@@ -1,25 +1,136 @@
 import ArgumentParser
 import Foundation
 import Img2Vid
+import Media
 
 struct GenerateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "generate",
         abstract: "Generate a video from one image.",
         discussion: """
+            Settings left out take the model's defaults (SVD-XT: 25 frames, 1024x576, 25 steps,
+            fps 7, motion bucket 127, noise augmentation 0.02, guidance 1.0 to 3.0).
+            The output format follows the extension: .mp4 (H.264), .mkv (H.264), .webm (VP9), .gif.
+            The video is written to a temporary file beside the output and renamed into place when
+            complete: a failure or Ctrl-C leaves nothing at the output path.
+
             Examples:
-              img2vid generate --image Examples/lighthouse.png --output demo.mp4
+              img2vid generate --image photo.jpg --output clip.mp4
+              img2vid generate --image photo.jpg --output clip.webm --model Weights/stable-video-diffusion-img2vid-xt \\
+                  --variant fp16 --num-frames 14 --width 512 --height 320 --steps 15 --seed 7
+              img2vid generate --image photo.png --output clip.gif --seed 3 --save-frames frames/ --json
+
+            Exit codes: 0 ok, 2 usage error, 3 bad input image, 4 bad model or weights,
+            5 rejected by moderation, 130 interrupted, 1 anything else.
             """
     )
 
     @Option(help: "Input image (PNG, JPEG or WebP).")
     var image: String
 
-    @Option(help: "Output video path (.mp4).")
+    @Option(help: "Output video: .mp4, .mkv, .webm or .gif.")
     var output: String
 
+    @OptionGroup var model: ModelOptions
+
+    @Option(help: "Frames to generate (default: the model's num_frames).")
+    var numFrames: Int?
+
+    @Option(help: "Denoising steps (default 25).")
+    var steps: Int?
+
+    @Option(help: "Width in pixels, a multiple of 64 for SVD (default: the model's).")
+    var width: Int?
+
+    @Option(help: "Height in pixels, a multiple of 64 for SVD (default: the model's).")
+    var height: Int?
+
+    @Option(help: "Frame rate the model is conditioned on and the video plays at (default 7).")
+    var fps: Int?
+
+    @Option(help: "Frame rate of the written video, if different from --fps.")
+    var outputFps: Int?
+
+    @Option(help: "Amount of motion, 0 (still) to 255 (most) (default 127).")
+    var motionBucketId: Int?
+
+    @Option(help: "Noise added to the conditioning image (default 0.02).")
+    var noiseAugStrength: Float?
+
+    @Option(help: "Guidance scale of the first frame (default 1.0).")
+    var minGuidanceScale: Float?
+
+    @Option(help: "Guidance scale of the last frame (default 3.0).")
+    var maxGuidanceScale: Float?
+
+    @Option(help: "Frames decoded at a time: lower uses less memory (default: all frames).")
+    var decodeChunkSize: Int?
+
+    @Option(help: "Random seed: the same seed gives the same video as diffusers on CPU.")
+    var seed: UInt64 = 0
+
+    @Option(help: "Noise generator: torch (torch.randn-compatible, the only one).")
+    var rng: String = "torch"
+
+    @Option(help: "How to bring the image to --width x --height: crop (cover, centre-crop), fit (letterbox) or stretch.")
+    var resize: ResizeMode = .crop
+
+    @Option(help: "Refuse input images with more pixels than this.")
+    var maxInputPixels: Int = ImageDecoder.defaultMaxPixels
+
+    @Option(help: "Also write every frame as PNG (frame_00.png, ...) into this folder.")
+    var saveFrames: String?
+
+    @Option(help: "H.264/VP9 quality, lower is better (default 18 for H.264).")
+    var crf: Int?
+
+    @Flag(help: "Replace an existing output file.")
+    var overwrite = false
+
+    @OptionGroup var runtime: RuntimeOptions
+    @OptionGroup var reporting: ReportingOptions
+
+    func validate() throws {
+        guard rng == "torch" else { throw ValidationError("--rng supports only 'torch'") }
+    }
+
     func run() throws {
-        FileHandle.standardError.write(Data("img2vid: generation is not available yet in this build (the SVD pipeline is still being written); nothing was written.\n".utf8))
-        throw ExitCode.failure
+        runtime.apply()
+        var request = GenerationRequest(imagePath: image, outputPath: output, modelPath: try model.resolvedPath())
+        request.variant = model.variant
+        request.overwrite = overwrite
+        request.resize = resize
+        request.maxInputPixels = maxInputPixels
+        request.saveFramesDirectory = saveFrames
+        request.crf = crf
+        request.outputFPS = outputFps
+        request.numFrames = numFrames
+        request.steps = steps
+        request.width = width
+        request.height = height
+        request.fps = fps
+        request.motionBucketId = motionBucketId
+        request.noiseAugStrength = noiseAugStrength
+        request.minGuidanceScale = minGuidanceScale
+        request.maxGuidanceScale = maxGuidanceScale
+        request.decodeChunkSize = decodeChunkSize
+        request.seed = seed
+
+        let cancellation = CancellationFlag()
+        let signals = SignalTrap(cancellation)
+        defer { withExtendedLifetime(signals) {} }
+        let progress = ProgressDisplay(enabled: reporting.showsProgress)
+        let report: GenerateReport
+        do {
+            let result = try VideoGenerator(cancellation: cancellation).generate(request) { progress.handle($0) }
+            report = GenerateReport(result: result)
+            progress.finish("wrote \(result.outputPath)")
+        } catch let error as GenerationError {
+            progress.abandon()
+            reporting.fail(error.description, exitCode: error.exitCode,
+                           report: GenerateReport(error: error, request: request))
+            throw ExitCode(error.exitCode)
+        }
+        reporting.emit(report)
     }
 }

@@ -11,8 +11,8 @@ import Glibc
 /// - The mapping reserves no swap (`MAP_NORESERVE`), so a file larger than RAM + swap (a big
 ///   checkpoint, or a huge sparse file) maps without tripping the kernel's overcommit heuristic;
 ///   only pages that are touched cost memory.
-/// - The mapping is writable copy-on-write because zero-copy f32 tensors borrow it and `Tensor`
-///   writes in place into storage it holds uniquely; see `StoredTensor.floatTensor()`.
+/// - The mapping is read-only: zero-copy f32 tensors borrow it, and `Tensor` copies borrowed
+///   storage before any write (copy on write), so nothing ever writes through it.
 /// - Limitation of every mmap reader: if another process truncates the file after it was mapped,
 ///   touching the lost pages raises SIGBUS. Files are checked against the size seen at open.
 public final class MappedFile: @unchecked Sendable {
@@ -34,7 +34,7 @@ public final class MappedFile: @unchecked Sendable {
             bytes = UnsafeRawBufferPointer(start: nil, count: 0)
             return
         }
-        guard let base = mmap(nil, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_NORESERVE, fd, 0), base != MAP_FAILED else {
+        guard let base = mmap(nil, size, PROT_READ, MAP_PRIVATE | MAP_NORESERVE, fd, 0), base != MAP_FAILED else {
             throw SafeTensorsError(file: path, .cannotOpen("mmap of \(size) bytes failed: \(Self.reason(errno))"))
         }
         bytes = UnsafeRawBufferPointer(start: base, count: size)

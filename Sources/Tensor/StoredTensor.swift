@@ -51,11 +51,8 @@ public struct StoredTensor: @unchecked Sendable {
     /// (the tensor's storage points into the mapped file; `SafeTensorsWriter` and the Rust writer
     /// align every tensor to its element size); misaligned f32 data is copied; f16 and bf16 are
     /// widened exactly (as torch's `.float()`); f64 is rounded to nearest. Integer dtypes are refused.
-    ///
-    /// Caveat of the zero-copy path: the returned tensor borrows the file's private mapping, and
-    /// `Tensor` writes in place into storage it holds uniquely, so an in-place op on it changes
-    /// what later `floatTensor()` calls of the same `SafeTensorsFile` see (never the file on disk).
-    /// Until `Tensor`'s copy-on-write treats borrowed storage as shared, copy before mutating.
+    /// A zero-copy tensor borrows the read-only mapping; writing to it copies first (`Tensor`'s
+    /// copy on write treats borrowed storage as shared).
     public func floatTensor() throws -> Tensor {
         switch dtype {
         case .f32:

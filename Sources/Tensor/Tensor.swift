@@ -51,7 +51,8 @@ public struct Tensor: @unchecked Sendable {
     }
 
     public mutating func withUnsafeMutableBufferPointer<R>(_ body: (UnsafeMutableBufferPointer<Float>) throws -> R) rethrows -> R {
-        if !isKnownUniquelyReferenced(&storage) {
+        // Copy on write: shared storage, and memory borrowed from a mapped file, are never written.
+        if !isKnownUniquelyReferenced(&storage) || storage.isBorrowed {
             let copy = TensorStorage(uninitializedCount: count)
             copy.pointer.update(from: storage.pointer, count: count)
             storage = copy

@@ -29,6 +29,9 @@ public final class TensorStorage: @unchecked Sendable {
         self.owner = owner
     }
 
+    /// True for memory borrowed from an owner (a mapped file): never written in place.
+    public var isBorrowed: Bool { owner != nil }
+
     deinit {
         if owner == nil { UnsafeMutableRawPointer(pointer).deallocate() }
     }

@@ -1,0 +1,31 @@
+/// What a running generation reports, in order, so that a front end can show progress.
+public enum GenerationEvent: Sendable {
+    /// A stage began (`loadModel`, `encodeImage`, `denoise`, `decode`, `encodeVideo`).
+    case stageStarted(GenerationStage)
+    /// Denoising step `index` (1-based) of `count` finished after `seconds`.
+    case step(index: Int, count: Int, seconds: Double)
+    /// `done` of `total` frames decoded.
+    case decoded(done: Int, total: Int)
+    case stageFinished(GenerationStage, seconds: Double)
+}
+
+public enum GenerationStage: String, Sendable, CaseIterable, Codable {
+    case loadImage = "load_image"
+    case loadModel = "load_model"
+    case encodeImage = "encode_image"
+    case denoise
+    case decode
+    case encodeVideo = "encode_video"
+
+    /// Words for the progress display.
+    public var label: String {
+        switch self {
+        case .loadImage: return "load image"
+        case .loadModel: return "load model"
+        case .encodeImage: return "encode image"
+        case .denoise: return "denoise"
+        case .decode: return "decode frames"
+        case .encodeVideo: return "encode video"
+        }
+    }
+}

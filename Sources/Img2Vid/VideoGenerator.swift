@@ -1,0 +1,106 @@
+import Diffusion
+import Foundation
+import Media
+import SVD
+import Tensor
+
+/// The engine facade: one request in, one video file out, with progress and cancellation.
+///
+/// Order of work (each stage a plain call; nothing reaches back): check the output path, decode
+/// and resize the image, load the model, check the settings, encode the image, denoise, decode
+/// frames, encode the video into a temporary file beside the target, rename it into place.
+/// Nothing is left at the output path unless the whole run succeeds.
+public final class VideoGenerator {
+    public let cancellation: CancellationFlag
+
+    public init(cancellation: CancellationFlag = CancellationFlag()) {
+        self.cancellation = cancellation
+    }
+
+    public func generate(_ request: GenerationRequest, events: (GenerationEvent) -> Void = { _ in }) throws -> GenerationResult {
+        do {
+            return try run(request, events: events)
+        } catch {
+            throw GenerationError.wrap(error)
+        }
+    }
+
+    private func run(_ request: GenerationRequest, events: (GenerationEvent) -> Void) throws -> GenerationResult {
+        var stageSeconds: [GenerationStage: Double] = [:]
+        func stage<T>(_ s: GenerationStage, _ body: () throws -> T) throws -> T {
+            events(.stageStarted(s))
+            let start = Date()
+            let value = try body()
+            let elapsed = Date().timeIntervalSince(start)
+            stageSeconds[s] = elapsed
+            events(.stageFinished(s, seconds: elapsed))
+            return value
+        }
+
+        // Output checks first: a bad extension or an existing file costs no work.
+        let format = try VideoFormat.forPath(request.outputPath)
+        let output = try AtomicOutputFile(targetPath: request.outputPath, overwrite: request.overwrite)
+
+        let image = try stage(.loadImage) { try ImageDecoder.decode(path: request.imagePath, maxPixels: request.maxInputPixels) }
+        let pipeline = try stage(.loadModel) {
+            try StableVideoDiffusionPipeline.load(ModelFolder(path: request.modelPath, variant: request.variant))
+        }
+        let parameters = request.parameters(defaults: pipeline.defaultParameters)
+        try parameters.validate(sizeMultiple: pipeline.sizeMultiple)
+        try checkCancelled()
+
+        let input = ImageResizer.resize(image, width: parameters.width, height: parameters.height, mode: request.resize)
+            .normalizedTensor().reshaped([1, 3, parameters.height, parameters.width])
+        var random = TorchGenerator(seed: parameters.seed)
+        var denoiser = try stage(.encodeImage) { try pipeline.prepare(image: input, parameters: parameters, random: &random) }
+        try checkCancelled()
+
+        var stepSeconds: [Double] = []
+        try stage(.denoise) {
+            while !denoiser.isFinished {
+                let start = Date()
+                denoiser.step()
+                stepSeconds.append(Date().timeIntervalSince(start))
+                events(.step(index: denoiser.stepIndex, count: denoiser.stepCount, seconds: stepSeconds.last!))
+                try checkCancelled()
+            }
+        }
+        let frames = try stage(.decode) { () throws -> [RGBImage] in
+            var cancelled = false
+            let decoded = pipeline.decode(denoiser.latents, chunkSize: parameters.decodeChunkSize) { done, total in
+                events(.decoded(done: done, total: total))
+                cancelled = cancelled || cancellation.isCancelled
+            }
+            if cancelled { throw GenerationError.cancelled }
+            return RGBImage.frames(fromNormalizedTensor: decoded)
+        }
+
+        let modelName = (request.modelPath as NSString).lastPathComponent
+        var framePaths: [String] = []
+        try stage(.encodeVideo) {
+            if let dir = request.saveFramesDirectory {
+                framePaths = try PNGWriter.writeFrames(frames, toDirectory: dir)
+            }
+            try checkCancelled()
+            var options = VideoEncoder.Options(fps: parameters.fps, outputFPS: request.outputFPS, crf: request.crf)
+            options.title = "img2vid \(Img2VidVersion.string): \(modelName), seed \(parameters.seed)"
+            options.comment = Self.describe(parameters, model: modelName, format: format)
+            try VideoEncoder.encode(frames, to: output.temporaryPath, options: options)
+            try checkCancelled()
+            try output.commit()
+        }
+        return GenerationResult(outputPath: request.outputPath, parameters: parameters, model: modelName,
+                                stageSeconds: stageSeconds, stepSeconds: stepSeconds, framePaths: framePaths)
+    }
+
+    private func checkCancelled() throws {
+        if cancellation.isCancelled { throw GenerationError.cancelled }
+    }
+
+    /// The settings as one line, stored in the container's comment.
+    static func describe(_ p: SVDParameters, model: String, format: VideoFormat) -> String {
+        "model=\(model) seed=\(p.seed) frames=\(p.numFrames) size=\(p.width)x\(p.height) steps=\(p.numInferenceSteps) "
+            + "fps=\(p.fps) motion_bucket_id=\(p.motionBucketId) noise_aug_strength=\(p.noiseAugStrength) "
+            + "guidance=\(p.minGuidanceScale)-\(p.maxGuidanceScale) decode_chunk_size=\(p.decodeChunkSize) rng=torch"
+    }
+}

@@ -1,0 +1,4 @@
+import ArgumentParser
+import Media
+
+extension ResizeMode: ExpressibleByArgument {}

@@ -1,1 +1,0 @@
-// Neural-network layers with checkpoint-keyed weights (being written).

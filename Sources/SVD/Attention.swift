@@ -1,0 +1,44 @@
+import Layers
+import Tensor
+
+/// Mirrors diffusers' Attention (models/attention_processor.py) with AttnProcessor2_0 as the SVD
+/// UNet builds it: `to_q`, `to_k`, `to_v` without bias, `to_out.0` with bias, scale 1/sqrt(head dim).
+struct Attention {
+    let toQ: Linear
+    let toK: Linear
+    let toV: Linear
+    let toOut: Linear
+    let heads: Int
+
+    init(_ w: WeightScope, queryDim: Int, crossAttentionDim: Int? = nil, heads: Int, dimHead: Int) {
+        let inner = heads * dimHead
+        let kvDim = crossAttentionDim ?? queryDim
+        toQ = Linear(w["to_q"], in: queryDim, out: inner, bias: false)
+        toK = Linear(w["to_k"], in: kvDim, out: inner, bias: false)
+        toV = Linear(w["to_v"], in: kvDim, out: inner, bias: false)
+        toOut = Linear(w["to_out"][0], in: inner, out: queryDim)
+        self.heads = heads
+    }
+
+    /// Self-attention within each sample: x [N, L, C].
+    func selfAttention(_ x: Tensor) -> Tensor {
+        toOut(attention(query: toQ(x), key: toK(x), value: toV(x), heads: heads))
+    }
+
+    /// Cross-attention of x [N, L, C] to context [N, Lk, D]. With a single context token (SVD's
+    /// image embedding) the softmax is exactly 1, so every query receives that token's value:
+    /// the result is computed once per sample and broadcast, which equals the full computation.
+    func crossAttention(_ x: Tensor, context: Tensor) -> Tensor {
+        let n = x.shape[0], l = x.shape[1]
+        if context.shape[1] == 1 {
+            let value = toOut(toV(context)).reshaped([n, -1])
+            return broadcastRows(value, rows: l)
+        }
+        return toOut(attention(query: toQ(x), key: toK(context), value: toV(context), heads: heads))
+    }
+
+    /// Self-attention across frames on rows (batch, frame, position): x [batch*frames*positions, C].
+    func frameSelfAttention(_ x: Tensor, batch: Int, frames: Int) -> Tensor {
+        toOut(frameAttention(query: toQ(x), key: toK(x), value: toV(x), batch: batch, frames: frames, heads: heads))
+    }
+}

@@ -1,0 +1,31 @@
+import Layers
+import Tensor
+
+/// Mirrors diffusers' BasicTransformerBlock (models/attention.py) with layer norms, as SVD's
+/// spatial transformer uses it: self-attention, cross-attention to the image embedding, GEGLU
+/// feed-forward, each pre-normed and residual. Tokens [batch*frames, H*W, C].
+struct BasicTransformerBlock {
+    let norm1: LayerNorm
+    let attn1: Attention
+    let norm2: LayerNorm
+    let attn2: Attention
+    let norm3: LayerNorm
+    let ff: FeedForward
+
+    init(_ w: WeightScope, dim: Int, heads: Int, dimHead: Int, crossAttentionDim: Int) {
+        norm1 = LayerNorm(w["norm1"], dim: dim)
+        attn1 = Attention(w["attn1"], queryDim: dim, heads: heads, dimHead: dimHead)
+        norm2 = LayerNorm(w["norm2"], dim: dim)
+        attn2 = Attention(w["attn2"], queryDim: dim, crossAttentionDim: crossAttentionDim, heads: heads, dimHead: dimHead)
+        norm3 = LayerNorm(w["norm3"], dim: dim)
+        ff = FeedForward(w["ff"], dim: dim)
+    }
+
+    func callAsFunction(_ x: Tensor, context: Tensor) -> Tensor {
+        var h = x
+        addInPlace(&h, attn1.selfAttention(norm1(h)))
+        addInPlace(&h, attn2.crossAttention(norm2(h), context: context))
+        addInPlace(&h, ff(norm3(h)))
+        return h
+    }
+}

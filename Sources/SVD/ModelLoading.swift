@@ -1,0 +1,30 @@
+import Tensor
+
+extension ModelFolder {
+    /// Builds a model from a component's config and checkpoint, reporting every weight problem at once.
+    func load<Model>(component: String, base: String, ignoring: @escaping (String) -> Bool = { _ in false },
+                     _ build: (WeightScope) throws -> Model) throws -> Model {
+        let source = CheckpointWeights(try checkpoint(component: component, base: base), ignoring: ignoring)
+        let model: Model
+        do { model = try build(WeightScope(source)) } catch let e as ModelConfigError { throw ModelLoadingError.config(e) }
+        do { try source.finish() } catch let e as WeightLoadingError { throw ModelLoadingError.mismatchedWeights(e) }
+        return model
+    }
+
+    public func loadUNet() throws -> UNetSpatioTemporalConditionModel {
+        let config = try self.config(UNetConfig.self, component: "unet")
+        return try load(component: "unet", base: "diffusion_pytorch_model") { try UNetSpatioTemporalConditionModel(config: config, weights: $0) }
+    }
+
+    public func loadVAE() throws -> AutoencoderKLTemporalDecoder {
+        let config = try self.config(VAEConfig.self, component: "vae")
+        return try load(component: "vae", base: "diffusion_pytorch_model") { try AutoencoderKLTemporalDecoder(config: config, weights: $0) }
+    }
+
+    public func loadImageEncoder() throws -> CLIPVisionModelWithProjection {
+        let config = try self.config(CLIPVisionConfig.self, component: "image_encoder")
+        return try load(component: "image_encoder", base: "model", ignoring: CLIPVisionModelWithProjection.isIgnoredKey) {
+            try CLIPVisionModelWithProjection(config: config, weights: $0)
+        }
+    }
+}

@@ -1,1 +1,0 @@
-// The SVD module: models and pipeline (being written).

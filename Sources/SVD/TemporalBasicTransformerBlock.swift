@@ -1,0 +1,42 @@
+import Layers
+import Tensor
+
+/// Mirrors diffusers' TemporalBasicTransformerBlock (models/attention.py): `norm_in` + `ff_in`
+/// (residual), self-attention across frames, cross-attention to the first frame's image
+/// embedding, `norm3` + `ff`, each residual. diffusers permutes tokens to
+/// (batch*positions, frames, C); every layer but the frame attention is per token, so this keeps
+/// the rows in (batch, frame, position) order and attends across frames in place.
+struct TemporalBasicTransformerBlock {
+    let normIn: LayerNorm
+    let ffIn: FeedForward
+    let norm1: LayerNorm
+    let attn1: Attention
+    let norm2: LayerNorm
+    let attn2: Attention
+    let norm3: LayerNorm
+    let ff: FeedForward
+
+    init(_ w: WeightScope, dim: Int, heads: Int, dimHead: Int, crossAttentionDim: Int) {
+        normIn = LayerNorm(w["norm_in"], dim: dim)
+        ffIn = FeedForward(w["ff_in"], dim: dim, dimOut: dim)
+        norm1 = LayerNorm(w["norm1"], dim: dim)
+        attn1 = Attention(w["attn1"], queryDim: dim, heads: heads, dimHead: dimHead)
+        norm2 = LayerNorm(w["norm2"], dim: dim)
+        attn2 = Attention(w["attn2"], queryDim: dim, crossAttentionDim: crossAttentionDim, heads: heads, dimHead: dimHead)
+        norm3 = LayerNorm(w["norm3"], dim: dim)
+        ff = FeedForward(w["ff"], dim: dim)
+    }
+
+    /// x: [batch*frames, positions, C]; context: [batch, Lk, D] (each sample's first-frame embedding).
+    func callAsFunction(_ x: Tensor, batch: Int, frames: Int, context: Tensor) -> Tensor {
+        let shape = x.shape
+        let c = shape[2]
+        var h = x.reshaped([-1, c])
+        addInPlace(&h, ffIn(normIn(h)))
+        addInPlace(&h, attn1.frameSelfAttention(norm1(h), batch: batch, frames: frames))
+        let perSample = h.reshaped([batch, -1, c])
+        addInPlace(&h, attn2.crossAttention(norm2(perSample), context: context).reshaped([-1, c]))
+        addInPlace(&h, ff(norm3(h)))
+        return h.reshaped(shape)
+    }
+}

@@ -1,0 +1,80 @@
+import Diffusion
+import Media
+import SVD
+import Tensor
+import XCTest
+
+/// The whole pipeline against diffusers' StableVideoDiffusionPipeline on tiny random-weight
+/// pipelines (Scripts/reference/svd_fixtures.py): same seed, same settings, every stage compared.
+/// Tolerances (max-norm relative error unless said): embeddings and image latents 1e-4, every UNet
+/// call 1e-4, latents after each step and final latents 1e-3 (the first Euler step from sigma 700
+/// amplifies fp32 rounding, FACTS.md), frames 40 dB PSNR or better per frame on uint8.
+final class PipelineParityTests: XCTestCase {
+    func testTinyA() throws { try checkPipeline("tiny-a") }
+    func testTinyB() throws { try checkPipeline("tiny-b") }
+
+    func checkPipeline(_ name: String) throws {
+        let trace = try Trace("\(name)/trace.safetensors")
+        func meta(_ k: String) -> String { trace.meta(k)! }
+        let variant = meta("weights") == "fp16-variant-only" ? "fp16" : nil
+        let pipeline = try StableVideoDiffusionPipeline.load(ModelFolder(path: fixturePath("\(name)/pipeline"), variant: variant))
+
+        var p = SVDParameters(numFrames: Int(meta("num_frames"))!, decodeChunkSize: Int(meta("decode_chunk_size"))!)
+        p.numInferenceSteps = Int(meta("num_inference_steps"))!
+        p.width = Int(meta("width"))!
+        p.height = Int(meta("height"))!
+        p.fps = Int(meta("fps"))!
+        p.motionBucketId = Int(meta("motion_bucket_id"))!
+        p.noiseAugStrength = Float(meta("noise_aug_strength"))!
+        p.minGuidanceScale = Float(meta("min_guidance_scale"))!
+        p.maxGuidanceScale = Float(meta("max_guidance_scale"))!
+        p.seed = UInt64(meta("seed"))!
+
+        // The input PNG, converted as diffusers' VideoProcessor does, is exactly the traced VAE image.
+        let image = try ImageDecoder.decode(path: fixturePath("\(name)/input.png"))
+        let input = image.normalizedTensor().reshaped([1, 3, p.height, p.width])
+        XCTAssertEqual(maxRelativeError(input, try trace.tensor("vae_image")), 0, "preprocessed image")
+
+        var random = TorchGenerator(seed: p.seed)
+        var denoiser = try pipeline.prepare(image: input, parameters: p, random: &random)
+        assertClose(denoiser.imageEmbedding.reshaped([1, -1]), try trace.tensor("image_embeds"), tolerance: 1e-4, "image_embeds")
+        let imageLatents = try trace.tensor("image_latents")
+        assertClose(slice(denoiser.imageLatents, axis: 0, range: 0..<1), imageLatents, tolerance: 1e-4, "image_latents")
+        assertClose(denoiser.latents, try trace.tensor("init_latents"), tolerance: 1e-6, "initial latents")
+        XCTAssertEqual(denoiser.scheduler.sigmas, try trace.tensor("sigmas").scalars, "sigmas")
+        XCTAssertEqual(denoiser.scheduler.timesteps, try trace.tensor("timesteps").scalars, "timesteps")
+        XCTAssertEqual(denoiser.frameScales, try trace.tensor("guidance_scale").scalars, "per-frame guidance")
+
+        for i in 0..<denoiser.stepCount {
+            // Every UNet call on the traced inputs.
+            let out = pipeline.unet(try trace.tensor("step\(i).latent_model_input"), timestep: try trace.tensor("step\(i).timestep").scalars[0],
+                                    encoderHiddenStates: try trace.tensor("step\(i).encoder_hidden_states"),
+                                    addedTimeIds: try trace.tensor("step\(i).added_time_ids"))
+            assertClose(out, try trace.tensor("step\(i).noise_pred"), tolerance: 1e-4, "UNet call \(i)")
+            XCTAssertEqual(try trace.tensor("step\(i).added_time_ids").scalars,
+                           [Float(p.fps - 1), Float(p.motionBucketId), p.noiseAugStrength, Float(p.fps - 1), Float(p.motionBucketId), p.noiseAugStrength])
+            // The loop itself, carried on from our own state.
+            denoiser.step()
+            assertClose(denoiser.latents, try trace.tensor("step\(i).latents"), tolerance: 1e-3, "latents after step \(i)")
+        }
+        assertClose(denoiser.latents, try trace.tensor("final_latents"), tolerance: 1e-3, "final latents")
+
+        let frames = RGBImage.frames(fromNormalizedTensor: pipeline.decode(denoiser.latents, chunkSize: p.decodeChunkSize))
+        let expected = try trace.file.tensor("frames_u8")   // [1, F, H, W, 3] uint8, as diffusers returns them
+        XCTAssertEqual(expected.dtype, .u8)
+        XCTAssertEqual(frames.count, p.numFrames)
+        let frameSize = p.width * p.height * 3
+        for (f, frame) in frames.enumerated() {
+            let reference = Array(expected.bytes[(f * frameSize)..<((f + 1) * frameSize)])
+            XCTAssertGreaterThanOrEqual(psnr(frame.pixels, reference), 40, "frame \(f) PSNR")
+        }
+    }
+
+    /// PSNR in dB between two uint8 images (infinity when equal).
+    func psnr(_ a: [UInt8], _ b: [UInt8]) -> Double {
+        var squared = 0.0
+        for (x, y) in zip(a, b) { squared += (Double(x) - Double(y)) * (Double(x) - Double(y)) }
+        let mse = squared / Double(a.count)
+        return mse == 0 ? .infinity : 10 * log10(255 * 255 / mse)
+    }
+}
