@@ -25,7 +25,10 @@ let package = Package(
         .target(name: "Media", dependencies: ["CFFmpeg", "CPNG", "Tensor"], swiftSettings: hotLoopFlags),
         .target(name: "Diffusion", dependencies: ["Tensor"], swiftSettings: hotLoopFlags),
         .target(name: "SVD", dependencies: ["Tensor", "Layers", "Diffusion"], swiftSettings: hotLoopFlags),
-        .target(name: "Img2Vid", dependencies: ["Tensor", "Media", "Diffusion", "SVD"]),
+        .target(name: "Encoders", dependencies: ["Tensor", "Layers"], swiftSettings: hotLoopFlags),
+        .target(name: "ConceptGuidance", dependencies: ["Tensor", "Layers", "Diffusion", "Encoders"], swiftSettings: hotLoopFlags),
+        .target(name: "Moderation", dependencies: ["Tensor", "Layers", "Media", "Encoders"], swiftSettings: hotLoopFlags),
+        .target(name: "Img2Vid", dependencies: ["Tensor", "Media", "Diffusion", "SVD", "Encoders", "ConceptGuidance", "Moderation"]),
         .executableTarget(
             name: "Img2VidCLI",
             dependencies: ["Img2Vid", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
@@ -33,7 +36,11 @@ let package = Package(
         .testTarget(name: "MediaTests", dependencies: ["Media", "Tensor"], exclude: ["Fixtures"]),
         .testTarget(name: "DiffusionTests", dependencies: ["Diffusion", "Tensor"], exclude: ["Fixtures"]),
         .testTarget(name: "SVDTests", dependencies: ["SVD", "Layers", "Diffusion", "Tensor", "Media"], exclude: ["Fixtures"]),
-        .testTarget(name: "Img2VidCLITests", dependencies: []),
+        .testTarget(name: "EncodersTests", dependencies: ["Encoders", "Tensor"], exclude: ["Fixtures"]),
+        .testTarget(name: "ConceptGuidanceTests", dependencies: ["ConceptGuidance", "SVD", "Diffusion", "Tensor", "Media"], exclude: ["Fixtures"]),
+        .testTarget(name: "ModerationTests", dependencies: ["Moderation", "Media", "Tensor"], exclude: ["Fixtures"]),
+        .testTarget(name: "ArchitectureTests", dependencies: []),
+        .testTarget(name: "Img2VidCLITests", dependencies: ["Media"], exclude: ["Fixtures"]),
     ],
     swiftLanguageModes: [.v5]
 )

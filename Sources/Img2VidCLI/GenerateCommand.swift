@@ -87,6 +87,8 @@ struct GenerateCommand: ParsableCommand {
     @Flag(help: "Replace an existing output file.")
     var overwrite = false
 
+    @OptionGroup var moderation: ModerationOptions
+    @OptionGroup var guidance: GuidanceOptions
     @OptionGroup var runtime: RuntimeOptions
     @OptionGroup var reporting: ReportingOptions
 

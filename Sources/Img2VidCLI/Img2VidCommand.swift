@@ -15,6 +15,7 @@ struct Img2VidCommand: ParsableCommand {
             5 rejected by moderation, 130 interrupted, 1 anything else.
             """,
         version: Img2VidVersion.string,
-        subcommands: [GenerateCommand.self]
+        subcommands: [GenerateCommand.self, CheckCommand.self, CompareCommand.self, ConceptsCommand.self,
+                      InspectCommand.self, BenchCommand.self]
     )
 }

@@ -1,0 +1,1 @@
+// Safe-Latent-Diffusion-style concept guidance (being written).

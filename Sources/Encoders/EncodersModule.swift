@@ -1,0 +1,1 @@
+// Text encoders and tokenizers shared by ConceptGuidance and Moderation (being written).
