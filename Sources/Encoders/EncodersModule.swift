@@ -1,1 +1,0 @@
-// Text encoders and tokenizers shared by ConceptGuidance and Moderation (being written).
