@@ -1,1 +1,0 @@
-// Safe-Latent-Diffusion-style concept guidance (being written).
