@@ -31,6 +31,12 @@ struct Attention {
     func crossAttention(_ x: Tensor, context: Tensor) -> Tensor {
         let n = x.shape[0], l = x.shape[1]
         if context.shape[1] == 1 {
+            // FLOPs the reference spends and this shortcut skips (to_q, to_k, Q K^T, P V, and
+            // to_out for all but one row per sample), so GFLOP/s compares with PyTorch's.
+            let qDim = Double(toQ.inFeatures), inner = Double(toQ.outFeatures), kvDim = Double(toK.inFeatures)
+            let rows = Double(n * l), samples = Double(n)
+            OpProfile.addNominal(2 * rows * qDim * inner + 2 * samples * kvDim * inner + 4 * rows * inner
+                                 + 2 * (rows - samples) * inner * Double(toOut.outFeatures))
             let value = toOut(toV(context)).reshaped([n, -1])
             return broadcastRows(value, rows: l)
         }

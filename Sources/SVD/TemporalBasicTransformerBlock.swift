@@ -35,6 +35,10 @@ struct TemporalBasicTransformerBlock {
         addInPlace(&h, ffIn(normIn(h)))
         addInPlace(&h, attn1.frameSelfAttention(norm1(h), batch: batch, frames: frames))
         let perSample = h.reshaped([batch, -1, c])
+        // diffusers broadcasts the context to every position and runs to_k and to_v on
+        // batch*positions rows (equal rows); counted so GFLOP/s compares with PyTorch's.
+        let positions = shape[1]
+        OpProfile.addNominal(4 * Double(batch * (positions - 1)) * Double(attn2.toK.inFeatures * attn2.toK.outFeatures))
         addInPlace(&h, attn2.crossAttention(norm2(perSample), context: context).reshaped([-1, c]))
         addInPlace(&h, ff(norm3(h)))
         return h.reshaped(shape)

@@ -101,9 +101,9 @@ extension ActivationMath {
         x.withUnsafeBufferPointer { src in
             out.withUnsafeMutableBufferPointer { dst in
                 let s = src.baseAddress!, d = dst.baseAddress!
-                Parallel.forRanges(src.count, minChunk: ActivationMath.minChunk) { range in
+                OpProfile.measure(.activation) { Parallel.forRanges(src.count, minChunk: ActivationMath.minChunk) { range in
                     for i in range { d[i] = F.apply(s[i]) }
-                }
+                } }
             }
         }
         return out
@@ -114,9 +114,9 @@ extension ActivationMath {
     static func mapInPlace<F: PointwiseFunction>(_ x: inout Tensor, _: F.Type) {
         x.withUnsafeMutableBufferPointer { buf in
             let p = buf.baseAddress!
-            Parallel.forRanges(buf.count, minChunk: ActivationMath.minChunk) { range in
+            OpProfile.measure(.activation) { Parallel.forRanges(buf.count, minChunk: ActivationMath.minChunk) { range in
                 for i in range { p[i] = F.apply(p[i]) }
-            }
+            } }
         }
     }
 }
@@ -165,12 +165,12 @@ public func geglu(_ x: Tensor) -> Tensor {
     x.withUnsafeBufferPointer { src in
         out.withUnsafeMutableBufferPointer { dst in
             let s = src.baseAddress!, d = dst.baseAddress!
-            Parallel.forRanges(rows, minChunk: max(1, ActivationMath.minChunk / max(half, 1))) { range in
+            OpProfile.measure(.activation) { Parallel.forRanges(rows, minChunk: max(1, ActivationMath.minChunk / max(half, 1))) { range in
                 for r in range {
                     let a = s + r * width, g = a + half, o = d + r * half
                     for j in 0..<half { o[j] = a[j] * ActivationMath.gelu(g[j]) }
                 }
-            }
+            } }
         }
     }
     return out

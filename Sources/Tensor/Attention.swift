@@ -143,9 +143,9 @@ public enum Attention {
         BLAS.sgemm(transB: true, m: m, n: p.lk, k: p.headDim, alpha: p.scale,
                    a: qBase, lda: ld, b: kBase, ldb: ld, c: scores, ldc: p.lk)
         if parallelSoftmax {
-            Parallel.forRanges(m, minChunk: max(1, 16_384 / p.lk)) { r in
+            OpProfile.measure(.attention) { Parallel.forRanges(m, minChunk: max(1, 16_384 / p.lk)) { r in
                 Softmax.rows(scores + r.lowerBound * p.lk, rows: r.count, cols: p.lk, stride: p.lk)
-            }
+            } }
         } else {
             Softmax.rows(scores, rows: m, cols: p.lk, stride: p.lk)
         }
@@ -161,7 +161,7 @@ public enum Attention {
             ?? (blockRows * p.lk * p.headDim <= openBLASSingleThreadLimit ? .parallelItems : .serialItems)
         switch schedule {
         case .parallelItems:
-            Parallel.forRanges(items, minChunk: 1) { range in
+            OpProfile.measure(.attention) { Parallel.forRanges(items, minChunk: 1) { range in
                 let scores = UnsafeMutablePointer<Float>.allocate(capacity: blockRows * p.lk)
                 defer { scores.deallocate() }
                 for item in range {
@@ -171,7 +171,7 @@ public enum Attention {
                     block(p, batch: bh / p.heads, head: bh % p.heads, rows: lo..<min(lo + blockRows, p.lq),
                           q: q, k: k, v: v, o: o, scores: scores, parallelSoftmax: false)
                 }
-            }
+            } }
         case .serialItems:
             let scores = UnsafeMutablePointer<Float>.allocate(capacity: blockRows * p.lk)
             defer { scores.deallocate() }

@@ -8,13 +8,13 @@ public func addPerSampleChannelBias(_ x: inout Tensor, _ bias: Tensor) {
     let inner = x.count / (n * c)
     bias.withUnsafeBufferPointer { b in
         x.withUnsafeMutableBufferPointer { p in
-            Parallel.forRanges(n * c, minChunk: max(1, 16384 / max(inner, 1))) { range in
+            OpProfile.measure(.elementwise) { Parallel.forRanges(n * c, minChunk: max(1, 16384 / max(inner, 1))) { range in
                 for nc in range {
                     let v = b[nc]
                     let base = nc * inner
                     for i in 0..<inner { p[base + i] += v }
                 }
-            }
+            } }
         }
     }
 }
@@ -26,13 +26,13 @@ public func addPerSampleRowBias(_ x: inout Tensor, _ bias: Tensor) {
     let rows = x.count / (n * c)
     bias.withUnsafeBufferPointer { b in
         x.withUnsafeMutableBufferPointer { p in
-            Parallel.forRanges(n * rows, minChunk: max(1, 16384 / c)) { range in
+            OpProfile.measure(.elementwise) { Parallel.forRanges(n * rows, minChunk: max(1, 16384 / c)) { range in
                 for r in range {
                     let bb = (r / rows) * c
                     let base = r * c
                     for i in 0..<c { p[base + i] += b[bb + i] }
                 }
-            }
+            } }
         }
     }
 }
@@ -43,11 +43,11 @@ public func broadcastRows(_ x: Tensor, rows: Int) -> Tensor {
     var out = Tensor(uninitialized: [n, rows, c])
     x.withUnsafeBufferPointer { src in
         out.withUnsafeMutableBufferPointer { dst in
-            Parallel.forRanges(n * rows, minChunk: max(1, 16384 / max(c, 1))) { range in
+            OpProfile.measure(.elementwise) { Parallel.forRanges(n * rows, minChunk: max(1, 16384 / max(c, 1))) { range in
                 for r in range {
                     (dst.baseAddress! + r * c).update(from: src.baseAddress! + (r / rows) * c, count: c)
                 }
-            }
+            } }
         }
     }
     return out

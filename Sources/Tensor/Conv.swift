@@ -13,11 +13,11 @@ public enum Convolution {
     /// Fills `dst` with `bias[o]` over each [O, planeSize] plane of `images` images (the GEMMs then
     /// accumulate with beta = 1).
     static func fillBias(_ dst: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>, images: Int, channels: Int, planeSize: Int) {
-        Parallel.forRanges(images * channels, minChunk: max(1, 16_384 / max(planeSize, 1))) { range in
+        OpProfile.measure(.elementwise) { Parallel.forRanges(images * channels, minChunk: max(1, 16_384 / max(planeSize, 1))) { range in
             for plane in range {
                 (dst + plane * planeSize).update(repeating: bias[plane % channels], count: planeSize)
             }
-        }
+        } }
     }
 
     static func conv2d(_ x: Tensor, weight: Tensor, bias: Tensor?, stride: Int, padding: Int, columnBudget: Int) -> Tensor {
@@ -61,7 +61,7 @@ public enum Convolution {
                         while y0 < ho {
                             let y1 = min(ho, y0 + bandRows)
                             let bandCols = (y1 - y0) * wo
-                            Parallel.forEach(k) { row in
+                            OpProfile.measure(.im2col) { Parallel.forEach(k) { row in
                                 let ch = row / (kh * kw), ki = (row / kw) % kh, kj = row % kw
                                 let channel = plane + ch * h * w
                                 let colRow = columns + row * bandCols
@@ -83,7 +83,7 @@ public enum Convolution {
                                     }
                                     for ox in hi..<wo { line[ox] = 0 }
                                 }
-                            }
+                            } }
                             BLAS.sgemm(m: o, n: bandCols, k: k, a: wp, b: columns, beta: beta,
                                        c: dst + image * o * planeOut + y0 * wo, ldc: planeOut)
                             y0 = y1

@@ -14,9 +14,9 @@ enum ElementwiseLoops {
             b.withUnsafeBufferPointer { pb in
                 out.withUnsafeMutableBufferPointer { po in
                     let x = pa.baseAddress!, y = pb.baseAddress!, o = po.baseAddress!
-                    Parallel.forRanges(po.count, minChunk: minChunk) { range in
+                    OpProfile.measure(.elementwise) { Parallel.forRanges(po.count, minChunk: minChunk) { range in
                         for i in range { o[i] = f(x[i], y[i]) }
-                    }
+                    } }
                 }
             }
         }
@@ -47,9 +47,9 @@ public func addInPlace(_ x: inout Tensor, _ y: Tensor) {
     y.withUnsafeBufferPointer { py in
         x.withUnsafeMutableBufferPointer { px in
             let s = py.baseAddress!, d = px.baseAddress!
-            Parallel.forRanges(px.count, minChunk: ElementwiseLoops.minChunk) { range in
+            OpProfile.measure(.elementwise) { Parallel.forRanges(px.count, minChunk: ElementwiseLoops.minChunk) { range in
                 for i in range { d[i] += s[i] }
-            }
+            } }
         }
     }
 }
@@ -60,9 +60,9 @@ public func scale(_ x: Tensor, by factor: Float) -> Tensor {
     x.withUnsafeBufferPointer { px in
         out.withUnsafeMutableBufferPointer { po in
             let s = px.baseAddress!, d = po.baseAddress!
-            Parallel.forRanges(po.count, minChunk: ElementwiseLoops.minChunk) { range in
+            OpProfile.measure(.elementwise) { Parallel.forRanges(po.count, minChunk: ElementwiseLoops.minChunk) { range in
                 for i in range { d[i] = s[i] * factor }
-            }
+            } }
         }
     }
     return out
@@ -72,9 +72,9 @@ public func scale(_ x: Tensor, by factor: Float) -> Tensor {
 public func scaleInPlace(_ x: inout Tensor, by factor: Float) {
     x.withUnsafeMutableBufferPointer { px in
         let d = px.baseAddress!
-        Parallel.forRanges(px.count, minChunk: ElementwiseLoops.minChunk) { range in
+        OpProfile.measure(.elementwise) { Parallel.forRanges(px.count, minChunk: ElementwiseLoops.minChunk) { range in
             for i in range { d[i] *= factor }
-        }
+        } }
     }
 }
 
@@ -95,13 +95,13 @@ public func addBiasInPlace(_ x: inout Tensor, channelBias bias: Tensor) {
     bias.withUnsafeBufferPointer { pb in
         x.withUnsafeMutableBufferPointer { px in
             let b = pb.baseAddress!, d = px.baseAddress!
-            Parallel.forRanges(planes, minChunk: max(1, ElementwiseLoops.minChunk / max(inner, 1))) { range in
+            OpProfile.measure(.elementwise) { Parallel.forRanges(planes, minChunk: max(1, ElementwiseLoops.minChunk / max(inner, 1))) { range in
                 for plane in range {
                     let v = b[plane % channels]
                     let row = d + plane * inner
                     for i in 0..<inner { row[i] += v }
                 }
-            }
+            } }
         }
     }
 }
@@ -122,12 +122,12 @@ public func addRowBroadcastInPlace(_ x: inout Tensor, _ row: Tensor) {
     row.withUnsafeBufferPointer { pr in
         x.withUnsafeMutableBufferPointer { px in
             let r = pr.baseAddress!, d = px.baseAddress!
-            Parallel.forRanges(rows, minChunk: max(1, ElementwiseLoops.minChunk / max(width, 1))) { range in
+            OpProfile.measure(.elementwise) { Parallel.forRanges(rows, minChunk: max(1, ElementwiseLoops.minChunk / max(width, 1))) { range in
                 for i in range {
                     let line = d + i * width
                     for j in 0..<width { line[j] += r[j] }
                 }
-            }
+            } }
         }
     }
 }

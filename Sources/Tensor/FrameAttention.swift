@@ -15,11 +15,13 @@ public func frameAttention(query q: Tensor, key k: Tensor, value v: Tensor,
     let d = width / heads
     let s = scale ?? 1 / Float(d).squareRoot()
     var out = Tensor(uninitialized: q.shape)
+    // QK^T and PV: 2 x (frames x frames x d) multiply-adds per (batch, position, head), doubled.
+    OpProfile.addNominal(4 * Double(batch * positions * heads) * Double(frames * frames * d))
     q.withUnsafeBufferPointer { qp in
     k.withUnsafeBufferPointer { kp in
     v.withUnsafeBufferPointer { vp in
     out.withUnsafeMutableBufferPointer { op in
-        Parallel.forRanges(batch * positions, minChunk: 8) { range in
+        OpProfile.measure(.attention) { Parallel.forRanges(batch * positions, minChunk: 8) { range in
             var scores = [Float](repeating: 0, count: frames)
             scores.withUnsafeMutableBufferPointer { sc in
                 for bp in range {
@@ -54,7 +56,7 @@ public func frameAttention(query q: Tensor, key k: Tensor, value v: Tensor,
                     }
                 }
             }
-        }
+        } }
     }}}}
     return out
 }

@@ -32,12 +32,12 @@ public func linear(_ x: Tensor, weight: Tensor, bias: Tensor?) -> Tensor {
         guard let bias else { return }
         bias.withUnsafeBufferPointer { bp in
             let b = bp.baseAddress!
-            Parallel.forRanges(rows, minChunk: max(1, 32_768 / outFeatures)) { range in
+            OpProfile.measure(.elementwise) { Parallel.forRanges(rows, minChunk: max(1, 32_768 / outFeatures)) { range in
                 for r in range {
                     let row = yBase + r * outFeatures
                     for j in 0..<outFeatures { row[j] += b[j] }
                 }
-            }
+            } }
         }
     }
     return y

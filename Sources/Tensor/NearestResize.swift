@@ -10,14 +10,14 @@ public func resizeNearest(_ x: Tensor, height oh: Int, width ow: Int) -> Tensor 
     var out = Tensor(uninitialized: Array(x.shape.dropLast(2)) + [oh, ow])
     x.withUnsafeBufferPointer { src in
         out.withUnsafeMutableBufferPointer { dst in
-            Parallel.forRanges(planes * oh, minChunk: 16) { range in
+            OpProfile.measure(.copy) { Parallel.forRanges(planes * oh, minChunk: 16) { range in
                 for row in range {
                     let plane = row / oh, y = row % oh
                     let s = plane * ih * iw + ys[y] * iw
                     let d = row * ow
                     for i in 0..<ow { dst[d + i] = src[s + xs[i]] }
                 }
-            }
+            } }
         }
     }
     return out

@@ -84,7 +84,7 @@ enum NormalizationKernels {
                 b.withUnsafeBufferPointer { pb in
                     out.withUnsafeMutableBufferPointer { po in
                         let src = px.baseAddress!, dst = po.baseAddress!, wp = pw.baseAddress!, bp = pb.baseAddress!
-                        Parallel.forEach(batch * groups) { task in
+                        OpProfile.measure(.norm) { Parallel.forEach(batch * groups) { task in
                             let sample = task / groups, group = task % groups
                             func base(_ frame: Int) -> Int { ((sample * frames + frame) * channels + group * perGroup) * spatial }
                             guard segment > 0 else { return }
@@ -104,7 +104,7 @@ enum NormalizationKernels {
                                               scale: wp[channel] * st.rstd, shift: bp[channel], silu: silu)
                                 }
                             }
-                        }
+                        } }
                     }
                 }
             }
@@ -152,7 +152,7 @@ public func layerNorm(_ x: Tensor, weight: Tensor?, bias: Tensor?, eps: Float) -
             b.withUnsafeBufferPointer { pb in
                 out.withUnsafeMutableBufferPointer { po in
                     let src = px.baseAddress!, dst = po.baseAddress!, wp = pw.baseAddress!, bp = pb.baseAddress!
-                    Parallel.forRanges(rows, minChunk: max(1, 8192 / max(width, 1))) { range in
+                    OpProfile.measure(.norm) { Parallel.forRanges(rows, minChunk: max(1, 8192 / max(width, 1))) { range in
                         for r in range {
                             let s = src + r * width, d = dst + r * width
                             let k = s[0]
@@ -161,7 +161,7 @@ public func layerNorm(_ x: Tensor, weight: Tensor?, bias: Tensor?, eps: Float) -
                             let (hi, lo, rstd) = (st.hi, st.lo, st.rstd)
                             for j in 0..<width { d[j] = ((s[j] - hi) - lo) * (rstd * wp[j]) + bp[j] }
                         }
-                    }
+                    } }
                 }
             }
         }

@@ -7,13 +7,13 @@ public func padRightBottom(_ x: Tensor, _ amount: Int) -> Tensor {
     var out = Tensor(zeros: Array(x.shape.dropLast(2)) + [ph, pw])
     x.withUnsafeBufferPointer { src in
         out.withUnsafeMutableBufferPointer { dst in
-            Parallel.forRanges(planes, minChunk: 1) { range in
+            OpProfile.measure(.copy) { Parallel.forRanges(planes, minChunk: 1) { range in
                 for p in range {
                     for y in 0..<h {
                         (dst.baseAddress! + p * ph * pw + y * pw).update(from: src.baseAddress! + p * h * w + y * w, count: w)
                     }
                 }
-            }
+            } }
         }
     }
     return out

@@ -8,7 +8,7 @@ public func upsampleNearest2x(_ x: Tensor) -> Tensor {
     x.withUnsafeBufferPointer { px in
         out.withUnsafeMutableBufferPointer { po in
             let s = px.baseAddress!, d = po.baseAddress!
-            Parallel.forRanges(rows, minChunk: max(1, 8192 / max(w, 1))) { range in
+            OpProfile.measure(.copy) { Parallel.forRanges(rows, minChunk: max(1, 8192 / max(w, 1))) { range in
                 for r in range {
                     let src = s + r * w
                     let top = d + r * 4 * w
@@ -19,7 +19,7 @@ public func upsampleNearest2x(_ x: Tensor) -> Tensor {
                     }
                     (top + 2 * w).update(from: top, count: 2 * w)
                 }
-            }
+            } }
         }
     }
     return out

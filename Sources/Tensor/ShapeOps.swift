@@ -164,7 +164,7 @@ enum ShapeOps {
     static func copyRows(_ rows: Int, length: Int, from src: UnsafePointer<Float>?, stride srcStride: Int,
                          to dst: UnsafeMutablePointer<Float>?, stride dstStride: Int) {
         guard rows > 0, length > 0, let src, let dst else { return }
-        Parallel.forRanges(rows * length, minChunk: 65_536) { range in
+        OpProfile.measure(.copy) { Parallel.forRanges(rows * length, minChunk: 65_536) { range in
             var i = range.lowerBound
             while i < range.upperBound {
                 let r = i / length
@@ -173,7 +173,7 @@ enum ShapeOps {
                 (dst + r * dstStride + j).update(from: src + r * srcStride + j, count: n)
                 i += n
             }
-        }
+        } }
     }
 
     /// A permutation reduced to its essential axes: size-1 axes dropped and input axes that stay
@@ -222,7 +222,7 @@ enum ShapeOps {
                 let outerShape = Array(outShape.dropLast())
                 let outerInStrides = order.dropLast().map { inStrides[$0] }
                 let runs = outerShape.reduce(1, *)
-                Parallel.forRanges(runs, minChunk: max(1, 65_536 / length)) { range in
+                OpProfile.measure(.copy) { Parallel.forRanges(runs, minChunk: max(1, 65_536 / length)) { range in
                     var counter = Odometer(shape: outerShape, strides: outerInStrides, start: range.lowerBound)
                     if length >= 16 {
                         for r in range {
@@ -237,7 +237,7 @@ enum ShapeOps {
                             counter.advance()
                         }
                     }
-                }
+                } }
                 return
             }
 
@@ -255,7 +255,7 @@ enum ShapeOps {
             let tile = 32
             let bands = (ni + tile - 1) / tile
             let items = otherShape.reduce(1, *) * bands
-            Parallel.forRanges(items, minChunk: max(1, 65_536 / (tile * nj))) { range in
+            OpProfile.measure(.copy) { Parallel.forRanges(items, minChunk: max(1, 65_536 / (tile * nj))) { range in
                 for item in range {
                     let band = item % bands
                     var rest = item / bands
@@ -278,7 +278,7 @@ enum ShapeOps {
                         j0 = j1
                     }
                 }
-            }
+            } }
         }
     }
 

@@ -10,9 +10,9 @@ public func softmax(_ x: Tensor) -> Tensor {
     let rows = x.count / cols
     y.withUnsafeMutableBufferPointer { yp in
         let base = yp.baseAddress!
-        Parallel.forRanges(rows, minChunk: max(1, 16_384 / cols)) { range in
+        OpProfile.measure(.attention) { Parallel.forRanges(rows, minChunk: max(1, 16_384 / cols)) { range in
             Softmax.rows(base + range.lowerBound * cols, rows: range.count, cols: cols, stride: cols)
-        }
+        } }
     }
     return y
 }

@@ -34,6 +34,9 @@ public func temporalConv3d(_ x: Tensor, frames: Int, weight: Tensor, bias: Tenso
         }
     }
 
+    // torch counts the zero-padded taps (one at the first frame, one at the last: two per
+    // sequence) that are skipped here; counted so GFLOP/s compares with PyTorch's.
+    OpProfile.addNominal(2 * Double(o * c * spatial) * Double(2 * batch))
     let beta: Float = bias == nil ? 0 : 1
     out.withUnsafeMutableBufferPointer { po in
         let dst = po.baseAddress!

@@ -54,7 +54,7 @@ public struct Tensor: @unchecked Sendable {
         // Copy on write: shared storage, and memory borrowed from a mapped file, are never written.
         if !isKnownUniquelyReferenced(&storage) || storage.isBorrowed {
             let copy = TensorStorage(uninitializedCount: count)
-            copy.pointer.update(from: storage.pointer, count: count)
+            OpProfile.measure(.copy) { copy.pointer.update(from: storage.pointer, count: count) }
             storage = copy
         }
         return try body(UnsafeMutableBufferPointer(start: storage.pointer, count: count))

@@ -8,17 +8,17 @@ public enum Widening {
     /// Widens IEEE half-precision values.
     @inlinable
     public static func f16ToF32(_ src: UnsafePointer<UInt16>, _ dst: UnsafeMutablePointer<Float>, count: Int) {
-        Parallel.forRanges(count, minChunk: 1 << 16) { r in
+        OpProfile.measure(.widen) { Parallel.forRanges(count, minChunk: 1 << 16) { r in
             for i in r { dst[i] = Float(Float16(bitPattern: src[i])) }
-        }
+        } }
     }
 
     /// Widens bfloat16 values (the top 16 bits of an f32).
     @inlinable
     public static func bf16ToF32(_ src: UnsafePointer<UInt16>, _ dst: UnsafeMutablePointer<Float>, count: Int) {
-        Parallel.forRanges(count, minChunk: 1 << 16) { r in
+        OpProfile.measure(.widen) { Parallel.forRanges(count, minChunk: 1 << 16) { r in
             for i in r { dst[i] = Float(bitPattern: UInt32(src[i]) << 16) }
-        }
+        } }
     }
 
     /// Rounds to nearest even (IEEE `vcvtps2ph` semantics, as torch's `.half()`): overflow gives

@@ -1,0 +1,94 @@
+import Foundation
+import SVD
+import Tensor
+import XCTest
+
+/// FLOP counts of the real SVD-XT UNet (Models/svd-xt/unet/config.json) against the counts
+/// torch.utils.flop_counter gives for diffusers' model (FACTS.md), in count-only mode (GEMMs
+/// counted, not computed) with all-zero weights, so it runs in seconds at any size.
+/// An opt-in per-op profile of a real forward (random weights) runs with IMG2VID_PROFILE=1.
+final class UNetWorkloadTests: XCTestCase {
+    static let svdXT = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .appendingPathComponent("../../Models/svd-xt").standardized.path
+
+    func unet(_ source: WeightSource) throws -> UNetSpatioTemporalConditionModel {
+        let folder = try ModelFolder(path: Self.svdXT)
+        return try UNetSpatioTemporalConditionModel(config: try folder.config(UNetConfig.self, component: "unet"),
+                                                    weights: WeightScope(source))
+    }
+
+    func forward(_ model: UNetSpatioTemporalConditionModel, batch: Int, frames: Int, height: Int, width: Int) -> Tensor {
+        model(Tensor(zeros: [batch, frames, 8, height / 8, width / 8]), timestep: 0.5,
+              encoderHiddenStates: Tensor(zeros: [batch, 1, 1024]),
+              addedTimeIds: Tensor(shape: [batch, 3], scalars: Array(repeating: [6, 127, 0.02], count: batch).flatMap { $0 }))
+    }
+
+    func countedGFLOP(_ model: UNetSpatioTemporalConditionModel, batch: Int = 1, frames: Int, height: Int, width: Int) -> Double {
+        OpProfile.start(countOnly: true)
+        defer { OpProfile.stop() }
+        _ = forward(model, batch: batch, frames: frames, height: height, width: width)
+        return OpProfile.flops / 1e9
+    }
+
+    func testSVDXTForwardFLOPsMatchTorchFlopCounter() throws {
+        let model = try unet(ZeroWeights())
+        // torch.utils.flop_counter on diffusers' UNetSpatioTemporalConditionModel (FACTS.md), to 0.1%.
+        for (frames, h, w, torchGFLOP) in [(14, 256, 256, 4125.0), (8, 256, 256, 2362.0), (14, 192, 192, 2296.0)] {
+            let g = countedGFLOP(model, frames: frames, height: h, width: w)
+            XCTAssertEqual(g, torchGFLOP, accuracy: torchGFLOP * 1e-3, "\(frames) frames \(w)x\(h)")
+        }
+        XCTAssertFalse(OpProfile.isCountingFLOPs)
+    }
+
+    func testFullSizeFLOPs() throws {
+        guard ProcessInfo.processInfo.environment["IMG2VID_SLOW_TESTS"] != nil else { throw XCTSkip("set IMG2VID_SLOW_TESTS=1") }
+        let model = try unet(ZeroWeights())
+        XCTAssertEqual(countedGFLOP(model, frames: 14, height: 576, width: 1024), 44802, accuracy: 45)
+        XCTAssertEqual(countedGFLOP(model, batch: 2, frames: 25, height: 576, width: 1024), 159_897, accuracy: 160)
+    }
+
+    /// IMG2VID_PROFILE=1 [IMG2VID_PROFILE_SHAPE=frames,height,width]: one warm-up and one timed
+    /// SVD-XT forward with random weights; prints the time per op category.
+    func testProfileForward() throws {
+        let env = ProcessInfo.processInfo.environment
+        guard env["IMG2VID_PROFILE"] != nil else { throw XCTSkip("set IMG2VID_PROFILE=1") }
+        let shape = (env["IMG2VID_PROFILE_SHAPE"] ?? "14,256,256").split(separator: ",").map { Int($0)! }
+        let dtype: DType = env["IMG2VID_PROFILE_DTYPE"] == "f16" ? .f16 : .f32
+        let model = try unet(RandomWeights(seed: 1, dtype: dtype))
+        _ = forward(model, batch: 1, frames: shape[0], height: shape[1], width: shape[2])
+        OpProfile.start(timing: true)
+        let t0 = Date()
+        _ = forward(model, batch: 1, frames: shape[0], height: shape[1], width: shape[2])
+        let wall = Date().timeIntervalSince(t0)
+        OpProfile.stop()
+        let seconds = OpProfile.seconds
+        var lines = ["profile \(shape) \(dtype) threads \(Parallel.threads) core \(BLAS.coreName): wall \(String(format: "%.2f", wall)) s, "
+                     + String(format: "%.0f GFLOP, %.1f GFLOP/s", OpProfile.flops / 1e9, OpProfile.flops / 1e9 / wall)]
+        let measured = seconds.values.reduce(0, +)
+        for c in OpProfile.Category.allCases {
+            lines.append(String(format: "  %-12@ %7.2f s %5.1f%%", c.name as NSString, seconds[c]!, 100 * seconds[c]! / wall))
+        }
+        lines.append(String(format: "  %-12@ %7.2f s %5.1f%%", "other" as NSString, wall - measured, 100 * (wall - measured) / wall))
+        print(lines.joined(separator: "\n"))
+        XCTAssertLessThanOrEqual(measured, wall * 1.01)
+    }
+}
+
+/// Every weight all zeros, borrowed from one read-only anonymous mapping (untouched pages read
+/// as zero and cost no memory), in f32 so nothing is widened.
+final class ZeroWeights: WeightSource {
+    static let capacity = 1 << 28
+    let base: UnsafeMutableRawPointer = {
+        let p = mmap(nil, ZeroWeights.capacity, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0)
+        precondition(p != MAP_FAILED, "mmap failed")
+        return p!
+    }()
+
+    func load(_ key: String, shape: [Int]) -> StoredTensor {
+        let bytes = shape.reduce(1, *) * 4
+        precondition(bytes <= Self.capacity, "\(key) \(shape) larger than the zero mapping")
+        return StoredTensor(dtype: .f32, shape: shape, bytes: UnsafeRawBufferPointer(start: base, count: bytes), owner: self)
+    }
+
+    deinit { munmap(base, Self.capacity) }
+}
