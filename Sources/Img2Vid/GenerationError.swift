@@ -46,7 +46,11 @@ public enum GenerationError: Error, CustomStringConvertible {
         case let e as OutputFileError:
             if case .commitFailed = e { return .output(e.description) }
             return .usage(e.description)
-        case let e as VideoError: return .output(e.description)
+        case let e as VideoError:
+            switch e {
+            case .unsupportedExtension, .invalidFrameRate, .invalidQuality: return .usage(e.description)
+            default: return .output(e.description)
+            }
         default: return .output("\(error)")
         }
     }

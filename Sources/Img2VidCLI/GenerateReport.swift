@@ -30,6 +30,26 @@ struct GenerateReport: Encodable {
         case exitCode = "exit_code"
     }
 
+    /// Every key is written, nil values as `null`, so the object has one shape for ok and error.
+    /// A field added above must be added here too.
+    func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(status, forKey: .status)
+        try c.encode(output, forKey: .output)
+        try c.encode(frames, forKey: .frames)
+        try c.encode(width, forKey: .width)
+        try c.encode(height, forKey: .height)
+        try c.encode(fps, forKey: .fps)
+        try c.encode(seed, forKey: .seed)
+        try c.encode(model, forKey: .model)
+        try c.encode(timings, forKey: .timings)
+        try c.encode(peakRssBytes, forKey: .peakRssBytes)
+        try c.encode(blasCore, forKey: .blasCore)
+        try c.encode(moderation, forKey: .moderation)
+        try c.encode(error, forKey: .error)
+        try c.encode(exitCode, forKey: .exitCode)
+    }
+
     init(result: GenerationResult) {
         status = "ok"
         output = result.outputPath

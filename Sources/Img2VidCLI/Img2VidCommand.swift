@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import Img2Vid
 
 @main
@@ -18,4 +19,17 @@ struct Img2VidCommand: ParsableCommand {
         subcommands: [GenerateCommand.self, CheckCommand.self, CompareCommand.self, ConceptsCommand.self,
                       InspectCommand.self, BenchCommand.self]
     )
+
+    /// ArgumentParser's own entry point, except that usage errors (unknown or missing options,
+    /// failed validation) exit 2 as documented, not with its EX_USAGE (64).
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            guard exitCode(for: error) == .validationFailure else { exit(withError: error) }
+            FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
+            Foundation.exit(2)
+        }
+    }
 }

@@ -2,9 +2,11 @@ import Foundation
 import Img2Vid
 
 /// One line per stage on stderr with elapsed times; the denoising line updates in place with the
-/// step, the rate and the time left. Silent when disabled.
+/// step, the rate and the time left. Silent when disabled. When stderr is not a terminal
+/// (`--progress` into a log or a pipe) every update is a line of its own, without carriage returns.
 final class ProgressDisplay {
     private let enabled: Bool
+    private let inPlace = isatty(STDERR_FILENO) != 0
     private let start = Date()
     private var lineOpen = false
 
@@ -14,15 +16,16 @@ final class ProgressDisplay {
         guard enabled else { return }
         switch event {
         case .stageStarted(let stage):
-            write("\(stamp()) \(stage.label)...", newline: false)
+            if inPlace { write("\(stamp()) \(stage.label)...", newline: false) }
         case .step(let index, let count, let seconds):
             let rate = String(format: "%.2f s/step", seconds)
             let eta = String(format: "%.0f s left", seconds * Double(count - index))
-            write("\r\(stamp()) denoise: step \(index)/\(count)  \(rate)  \(eta)   ", newline: false)
+            update("\(stamp()) denoise: step \(index)/\(count)  \(rate)  \(eta)")
         case .decoded(let done, let total):
-            write("\r\(stamp()) decode frames: \(done)/\(total)   ", newline: false)
+            update("\(stamp()) decode frames: \(done)/\(total)")
         case .stageFinished(let stage, let seconds):
-            write("\r\(stamp()) \(stage.label): done in \(String(format: "%.2f", seconds)) s          ", newline: true)
+            let line = "\(stamp()) \(stage.label): done in \(String(format: "%.2f", seconds)) s"
+            write(inPlace ? "\r\(line)          " : line, newline: true)
         }
     }
 
@@ -34,6 +37,11 @@ final class ProgressDisplay {
     /// Ends a half-written line before an error message.
     func abandon() {
         if enabled && lineOpen { write("", newline: true) }
+    }
+
+    /// Rewrites the current line on a terminal; a new line elsewhere.
+    private func update(_ text: String) {
+        if inPlace { write("\r\(text)   ", newline: false) } else { write(text, newline: true) }
     }
 
     private func stamp() -> String { String(format: "[%6.1fs]", Date().timeIntervalSince(start)) }

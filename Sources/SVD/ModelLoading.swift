@@ -1,3 +1,4 @@
+import Diffusion
 import Tensor
 
 extension ModelFolder {
@@ -26,5 +27,36 @@ extension ModelFolder {
         return try load(component: "image_encoder", base: "model", ignoring: CLIPVisionModelWithProjection.isIgnoredKey) {
             try CLIPVisionModelWithProjection(config: config, weights: $0)
         }
+    }
+}
+
+extension ModelFolder {
+    /// The UNet built from `unet/config.json` with weights from any source: `RandomWeights` for
+    /// `img2vid bench --random-weights` (the real architecture without a download). Unlike `loadUNet`,
+    /// nothing checks that the source held exactly the model's tensors.
+    public func buildUNet(weights: WeightSource) throws -> UNetSpatioTemporalConditionModel {
+        let config = try self.config(UNetConfig.self, component: "unet")
+        return try Self.building { try UNetSpatioTemporalConditionModel(config: config, weights: WeightScope(weights)) }
+    }
+
+    /// The temporal VAE built from `vae/config.json` with weights from any source (see `buildUNet`).
+    public func buildVAE(weights: WeightSource) throws -> AutoencoderKLTemporalDecoder {
+        let config = try self.config(VAEConfig.self, component: "vae")
+        return try Self.building { try AutoencoderKLTemporalDecoder(config: config, weights: WeightScope(weights)) }
+    }
+
+    /// The CLIP image encoder built from `image_encoder/config.json` with weights from any source (see `buildUNet`).
+    public func buildImageEncoder(weights: WeightSource) throws -> CLIPVisionModelWithProjection {
+        let config = try self.config(CLIPVisionConfig.self, component: "image_encoder")
+        return try Self.building { try CLIPVisionModelWithProjection(config: config, weights: WeightScope(weights)) }
+    }
+
+    /// `scheduler/scheduler_config.json`.
+    public func loadSchedulerConfig() throws -> SchedulerConfig {
+        try config(SchedulerConfig.self, component: "scheduler", name: "scheduler_config.json")
+    }
+
+    private static func building<Model>(_ build: () throws -> Model) throws -> Model {
+        do { return try build() } catch let e as ModelConfigError { throw ModelLoadingError.config(e) }
     }
 }

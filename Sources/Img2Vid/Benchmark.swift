@@ -1,0 +1,222 @@
+import Diffusion
+import Foundation
+import SVD
+import Tensor
+
+/// `img2vid bench`: times one component of the SVD pipeline on a real model folder or on the real
+/// architecture with seeded random weights (`RandomWeights`), on deterministic random inputs
+/// (`TorchGenerator`, seed `inputSeed`). `warmup` untimed runs, then `runs` timed ones; the result
+/// has the median, min and max, peak RSS, threads and the OpenBLAS kernel.
+///
+/// Only the models a component needs are built (the SVD-XT UNet alone is 1.5 B parameters: 6.1 GB
+/// in f32, half in f16). `step` and `pipeline` need all three models.
+public final class Benchmark {
+    public let cancellation: CancellationFlag
+
+    public init(cancellation: CancellationFlag = CancellationFlag()) {
+        self.cancellation = cancellation
+    }
+
+    /// Runs the benchmark. Errors are `GenerationError`s (usage 2, model 4, cancelled 130).
+    /// `progress` gets one line per stage and per run.
+    public func run(_ request: BenchmarkRequest, progress: (String) -> Void = { _ in }) throws -> BenchmarkResult {
+        do {
+            return try measure(request, progress: progress)
+        } catch {
+            throw GenerationError.wrap(error)
+        }
+    }
+
+    /// Models, with what they cost.
+    private struct Loaded {
+        var unet: UNetSpatioTemporalConditionModel?
+        var vae: AutoencoderKLTemporalDecoder?
+        var imageEncoder: CLIPVisionModelWithProjection?
+        var schedulerConfig: SchedulerConfig?
+        var parameters = 0
+        var dtypeCounts: [String: Int] = [:]
+    }
+
+    private func measure(_ request: BenchmarkRequest, progress: (String) -> Void) throws -> BenchmarkResult {
+        guard request.runs >= 1 else { throw GenerationError.usage("--runs must be at least 1") }
+        guard request.warmup >= 0 else { throw GenerationError.usage("--warmup must be 0 or more") }
+
+        let folder: ModelFolder
+        let weightsLabel: String
+        switch request.weights {
+        case .model(let path, let variant):
+            folder = try ModelFolder(path: path, variant: variant)
+            weightsLabel = path
+        case .random(let path, let dtype, _):
+            guard [.f32, .f16, .bf16].contains(dtype) else {
+                throw GenerationError.usage("--weights-dtype must be f32, f16 or bf16")
+            }
+            folder = try ModelFolder(path: path)
+            weightsLabel = "random"
+        }
+
+        // Settings: the pipeline's defaults for this model, then the request's.
+        let unetConfig = try folder.config(UNetConfig.self, component: "unet")
+        let vaeConfig = try folder.config(VAEConfig.self, component: "vae")
+        let sizeMultiple = 1 << (max(vaeConfig.blockOutChannels.count, 1) - 1)
+        var p = SVDParameters(numFrames: request.numFrames ?? unetConfig.numFrames)
+        if let w = request.width { p.width = w }
+        if let h = request.height { p.height = h }
+        if let s = request.steps { p.numInferenceSteps = s }
+        p.seed = request.inputSeed
+        try p.validate(sizeMultiple: sizeMultiple)
+
+        let component = request.component
+        let needs: Set<String>
+        switch component {
+        case .unet: needs = ["unet"]
+        case .imageEncoder: needs = ["image_encoder"]
+        case .vaeEncode, .vaeDecode: needs = ["vae"]
+        case .step, .pipeline: needs = ["unet", "vae", "image_encoder", "scheduler"]
+        }
+
+        progress("building \(needs.sorted().joined(separator: ", ")) (\(weightsLabel == "random" ? "random weights" : weightsLabel))")
+        let loadStart = Date()
+        let loaded = try load(needs, folder: folder, weights: request.weights)
+        let loadSeconds = Date().timeIntervalSince(loadStart)
+        progress(String(format: "built in %.2f s: %@ parameters", loadSeconds, "\(loaded.parameters)"))
+        try checkCancelled()
+
+        var random = TorchGenerator(seed: request.inputSeed)
+        let f = p.numFrames, h = p.height / sizeMultiple, w = p.width / sizeMultiple
+        let addedIds = [Float(p.fps - 1), Float(p.motionBucketId), p.noiseAugStrength]
+        let shape: String
+        var steps: Int? = nil
+        var work: () throws -> Void
+
+        switch component {
+        case .unet:
+            let unet = loaded.unet!
+            let channels = unetConfig.inChannels
+            let sample = random.normal(shape: [1, f, channels, h, w])
+            let crossDim = unetConfig.crossAttentionDim.values(count: unetConfig.blockOutChannels.count).first ?? 1024
+            let embedding = random.normal(shape: [1, 1, crossDim])
+            let ids = Tensor(shape: [1, 3], scalars: addedIds)
+            let timestep = Float(0.25 * log(700.0))
+            shape = describe([1, f, channels, h, w])
+            work = { _ = unet(sample, timestep: timestep, encoderHiddenStates: embedding, addedTimeIds: ids) }
+        case .imageEncoder:
+            let encoder = loaded.imageEncoder!
+            let size = encoder.config.imageSize
+            let pixels = random.normal(shape: [1, encoder.config.numChannels, size, size])
+            shape = describe([1, encoder.config.numChannels, size, size])
+            work = { _ = encoder(pixels) }
+        case .vaeEncode:
+            let vae = loaded.vae!
+            let image = clampedImage(&random, [1, vaeConfig.inChannels, p.height, p.width])
+            shape = describe([1, vaeConfig.inChannels, p.height, p.width])
+            work = { _ = vae.encodeMode(image) }
+        case .vaeDecode:
+            let vae = loaded.vae!
+            let z = random.normal(shape: [f, vaeConfig.latentChannels, h, w])
+            shape = describe([f, vaeConfig.latentChannels, h, w])
+            work = { _ = vae.decode(z, frames: f) }
+        case .step:
+            let pipeline = StableVideoDiffusionPipeline(unet: loaded.unet!, vae: loaded.vae!, imageEncoder: loaded.imageEncoder!,
+                                                        schedulerConfig: loaded.schedulerConfig!)
+            var q = p
+            q.numInferenceSteps = max(request.warmup + request.runs, 3)    // one real step per run
+            q.maxGuidanceScale = max(q.maxGuidanceScale, 3)                 // the guidance batch of 2
+            let image = clampedImage(&random, [1, 3, p.height, p.width])
+            var denoiser = try pipeline.prepare(image: image, parameters: q, random: &random)
+            shape = describe([2, f, unetConfig.inChannels, h, w])
+            steps = 1
+            work = { denoiser.step() }
+        case .pipeline:
+            let pipeline = StableVideoDiffusionPipeline(unet: loaded.unet!, vae: loaded.vae!, imageEncoder: loaded.imageEncoder!,
+                                                        schedulerConfig: loaded.schedulerConfig!)
+            let image = clampedImage(&random, [1, 3, p.height, p.width])
+            let parameters = p
+            shape = "image " + describe([1, 3, p.height, p.width]) + " -> \(f) frames"
+            steps = p.numInferenceSteps
+            work = { [cancellation] in
+                var noise = TorchGenerator(seed: parameters.seed)
+                var denoiser = try pipeline.prepare(image: image, parameters: parameters, random: &noise)
+                while !denoiser.isFinished {
+                    denoiser.step()
+                    if cancellation.isCancelled { throw GenerationError.cancelled }
+                }
+                _ = pipeline.decode(denoiser.latents, chunkSize: parameters.decodeChunkSize)
+            }
+        }
+
+        var times: [Double] = []
+        for i in 0..<(request.warmup + request.runs) {
+            let start = Date()
+            try work()
+            let elapsed = Date().timeIntervalSince(start)
+            let isWarmup = i < request.warmup
+            if !isWarmup { times.append(elapsed) }
+            progress(String(format: "%@ %d/%d: %.3f s", isWarmup ? "warmup" : "run", isWarmup ? i + 1 : i - request.warmup + 1,
+                            isWarmup ? request.warmup : request.runs, elapsed))
+            try checkCancelled()
+        }
+
+        let dtype: String
+        switch request.weights {
+        case .random(_, let d, _): dtype = d.rawValue.lowercased()
+        case .model: dtype = loaded.dtypeCounts.max { ($0.value, $1.key) < ($1.value, $0.key) }?.key.lowercased() ?? "unknown"
+        }
+        return BenchmarkResult(component: component.rawValue, shape: shape, runSeconds: times, warmup: request.warmup,
+                               loadSeconds: loadSeconds, peakRssBytes: ResourceUsage.peakResidentBytes, threads: Parallel.threads,
+                               blasCore: BLAS.coreName, weights: weightsLabel, weightsDtype: dtype, parameters: loaded.parameters,
+                               numFrames: f, width: p.width, height: p.height, steps: steps, gflop: nil)
+    }
+
+    /// Builds the named models from the folder's configs, with its checkpoints or random weights.
+    private func load(_ needs: Set<String>, folder: ModelFolder, weights: BenchmarkRequest.Weights) throws -> Loaded {
+        var loaded = Loaded()
+        func count(component: String, base: String) throws {
+            let checkpoint = try folder.checkpoint(component: component, base: base)
+            for name in checkpoint.names {
+                guard let entry = checkpoint.entry(name) else { continue }
+                loaded.parameters += entry.shape.reduce(1, *)
+                loaded.dtypeCounts[entry.dtype.rawValue, default: 0] += 1
+            }
+        }
+        switch weights {
+        case .model:
+            if needs.contains("unet") { loaded.unet = try folder.loadUNet(); try count(component: "unet", base: "diffusion_pytorch_model") }
+            if needs.contains("vae") { loaded.vae = try folder.loadVAE(); try count(component: "vae", base: "diffusion_pytorch_model") }
+            if needs.contains("image_encoder") { loaded.imageEncoder = try folder.loadImageEncoder(); try count(component: "image_encoder", base: "model") }
+        case .random(_, let dtype, let seed):
+            if needs.contains("unet") {
+                let source = RandomWeights(seed: seed, dtype: dtype)
+                loaded.unet = try folder.buildUNet(weights: source)
+                loaded.parameters += source.parameterCount
+            }
+            if needs.contains("vae") {
+                let source = RandomWeights(seed: seed &+ 1, dtype: dtype)
+                loaded.vae = try folder.buildVAE(weights: source)
+                loaded.parameters += source.parameterCount
+            }
+            if needs.contains("image_encoder") {
+                let source = RandomWeights(seed: seed &+ 2, dtype: dtype)
+                loaded.imageEncoder = try folder.buildImageEncoder(weights: source)
+                loaded.parameters += source.parameterCount
+            }
+        }
+        if needs.contains("scheduler") { loaded.schedulerConfig = try folder.loadSchedulerConfig() }
+        return loaded
+    }
+
+    /// A deterministic stand-in image in [-1, 1]: normal noise scaled by 0.5, clamped.
+    private func clampedImage(_ random: inout TorchGenerator, _ shape: [Int]) -> Tensor {
+        var t = random.normal(shape: shape)
+        t.withUnsafeMutableBufferPointer { p in
+            for i in p.indices { p[i] = min(1, max(-1, 0.5 * p[i])) }
+        }
+        return t
+    }
+
+    private func describe(_ shape: [Int]) -> String { "[" + shape.map(String.init).joined(separator: ", ") + "]" }
+
+    private func checkCancelled() throws {
+        if cancellation.isCancelled { throw GenerationError.cancelled }
+    }
+}
