@@ -29,10 +29,10 @@ public struct StoredTensor: @unchecked Sendable {
                 buffer.pointer.copyMemory(from: src.baseAddress!, byteCount: src.count * 4)
             case .f16:
                 let dst = buffer.pointer.bindMemory(to: UInt16.self, capacity: src.count)
-                for i in 0..<src.count { dst[i] = Widening.f32ToF16(src[i]) }
+                Parallel.forRanges(src.count, minChunk: 1 << 16) { r in for i in r { dst[i] = Widening.f32ToF16(src[i]) } }
             default:
                 let dst = buffer.pointer.bindMemory(to: UInt16.self, capacity: src.count)
-                for i in 0..<src.count { dst[i] = Widening.f32ToBF16(src[i]) }
+                Parallel.forRanges(src.count, minChunk: 1 << 16) { r in for i in r { dst[i] = Widening.f32ToBF16(src[i]) } }
             }
         }
         self.init(dtype: dtype, shape: tensor.shape,
