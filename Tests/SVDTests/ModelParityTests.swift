@@ -6,35 +6,51 @@ import XCTest
 /// inputs (fixtures from Scripts/reference/svd_fixtures.py). Tolerances: max-norm relative error,
 /// about 5x the error measured (CLIP 1e-6, VAE 1.7e-6, UNet 1.5e-5: 30 layers of fp32 rounding).
 final class ModelParityTests: XCTestCase {
-    let folder = try! ModelFolder(path: fixturePath("tiny-a/pipeline"))
+    let folder = try! ModelFolder(path: fixturePath("tiny/pipeline"), variant: "fp16")
 
     func testCLIPVisionMatchesTransformers() throws {
         let model = try folder.loadImageEncoder()
-        let trace = try Trace("tiny-a/clip.safetensors")
-        let (embeds, hidden) = model(try trace.tensor("pixel_values"))
+        let trace = try Trace("tiny/clip.safetensors")
+        let (embeds, hidden) = model(try Trace("tiny/trace-a.safetensors").tensor("clip_pixel_values"))
         assertClose(hidden, try trace.tensor("last_hidden_state"), tolerance: 1e-5, "last_hidden_state")
         assertClose(embeds, try trace.tensor("image_embeds"), tolerance: 1e-5, "image_embeds")
     }
 
     func testVAEEncodeModeMatchesDiffusers() throws {
         let vae = try folder.loadVAE()
-        let trace = try Trace("tiny-a/vae.safetensors")
-        assertClose(vae.encodeMode(try trace.tensor("encode.image")), try trace.tensor("encode.latent_mode"), tolerance: 1e-5)
+        let trace = try Trace("tiny/vae.safetensors")
+        let input = try Trace("tiny/trace-a.safetensors").tensor("vae_input")
+        assertClose(vae.encodeMode(input), try trace.tensor("encode.latent_mode"), tolerance: 1e-5)
     }
 
     func testVAEDecodeMatchesDiffusers() throws {
         let vae = try folder.loadVAE()
-        let trace = try Trace("tiny-a/vae.safetensors")
+        let trace = try Trace("tiny/vae.safetensors")
         let frames = Int(trace.meta("decode.num_frames")!)!
         assertClose(vae.decode(try trace.tensor("decode.latents"), frames: frames), try trace.tensor("decode.frames"), tolerance: 1e-5)
     }
 
     func testUNetForwardMatchesDiffusers() throws {
         let unet = try folder.loadUNet()
-        let trace = try Trace("tiny-a/unet.safetensors")
+        let trace = try Trace("tiny/unet.safetensors")
         let out = unet(try trace.tensor("input.sample"), timestep: try trace.tensor("input.timestep").scalars[0],
                        encoderHiddenStates: try trace.tensor("input.encoder_hidden_states"),
                        addedTimeIds: try trace.tensor("input.added_time_ids"))
         assertClose(out, try trace.tensor("output"), tolerance: 5e-5)
+    }
+
+    /// A second CLIP config with hidden_act "quick_gelu" (the tiny pipeline's is "gelu", like the release).
+    func testCLIPVisionQuickGELUMatchesTransformers() throws {
+        let fixtures = try ModelFolder(path: fixturePath(""))
+        let config = try fixtures.config(CLIPVisionConfig.self, component: "clip-quickgelu")
+        XCTAssertEqual(config.hiddenAct, "quick_gelu")
+        let source = CheckpointWeights(try fixtures.checkpoint(component: "clip-quickgelu", base: "model"),
+                                       ignoring: CLIPVisionModelWithProjection.isIgnoredKey)
+        let model = try CLIPVisionModelWithProjection(config: config, weights: WeightScope(source))
+        try source.finish()
+        let trace = try Trace("clip-quickgelu/forward.safetensors")
+        let (embeds, hidden) = model(try trace.tensor("pixel_values"))
+        assertClose(hidden, try trace.tensor("last_hidden_state"), tolerance: 1e-5, "last_hidden_state")
+        assertClose(embeds, try trace.tensor("image_embeds"), tolerance: 1e-5, "image_embeds")
     }
 }

@@ -10,14 +10,16 @@ import XCTest
 /// call 1e-4, latents after each step and final latents 1e-3 (the first Euler step from sigma 700
 /// amplifies fp32 rounding, FACTS.md), frames 40 dB PSNR or better per frame on uint8.
 final class PipelineParityTests: XCTestCase {
-    func testTinyA() throws { try checkPipeline("tiny-a") }
-    func testTinyB() throws { try checkPipeline("tiny-b") }
+    /// Square, 3 steps, guidance 1.0 -> 2.5, all frames decoded at once.
+    func testTinyRunA() throws { try checkPipeline("tiny", trace: "trace-a") }
+    /// Non-square (64x40: odd latent height, so the UNet upsamples to the skip size), 4 steps,
+    /// guidance 1.0 -> 3.0, decode chunk 2 for 5 frames.
+    func testTinyRunB() throws { try checkPipeline("tiny", trace: "trace-b") }
 
-    func checkPipeline(_ name: String) throws {
-        let trace = try Trace("\(name)/trace.safetensors")
+    func checkPipeline(_ name: String, trace traceName: String) throws {
+        let trace = try Trace("\(name)/\(traceName).safetensors")
         func meta(_ k: String) -> String { trace.meta(k)! }
-        let variant = meta("weights") == "fp16-variant-only" ? "fp16" : nil
-        let pipeline = try StableVideoDiffusionPipeline.load(ModelFolder(path: fixturePath("\(name)/pipeline"), variant: variant))
+        let pipeline = try StableVideoDiffusionPipeline.load(ModelFolder(path: fixturePath("\(name)/pipeline"), variant: trace.meta("variant")))
 
         var p = SVDParameters(numFrames: Int(meta("num_frames"))!, decodeChunkSize: Int(meta("decode_chunk_size"))!)
         p.numInferenceSteps = Int(meta("num_inference_steps"))!
@@ -31,7 +33,7 @@ final class PipelineParityTests: XCTestCase {
         p.seed = UInt64(meta("seed"))!
 
         // The input PNG, converted as diffusers' VideoProcessor does, is exactly the traced VAE image.
-        let image = try ImageDecoder.decode(path: fixturePath("\(name)/input.png"))
+        let image = try ImageDecoder.decode(path: fixturePath("\(name)/\(meta("input"))"))
         let input = image.normalizedTensor().reshaped([1, 3, p.height, p.width])
         XCTAssertEqual(maxRelativeError(input, try trace.tensor("vae_image")), 0, "preprocessed image")
 
