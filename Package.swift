@@ -40,7 +40,7 @@ let package = Package(
         .testTarget(name: "ConceptGuidanceTests", dependencies: ["ConceptGuidance", "SVD", "Diffusion", "Tensor", "Media"], exclude: ["Fixtures"]),
         .testTarget(name: "ModerationTests", dependencies: ["Moderation", "Media", "Tensor"], exclude: ["Fixtures"]),
         .testTarget(name: "ArchitectureTests", dependencies: []),
-        .testTarget(name: "Img2VidCLITests", dependencies: ["Media"], exclude: ["Fixtures"]),
+        .testTarget(name: "Img2VidCLITests", dependencies: ["Media", "Tensor"], exclude: ["Fixtures"]),
     ],
     swiftLanguageModes: [.v5]
 )
