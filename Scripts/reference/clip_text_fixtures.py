@@ -1,7 +1,8 @@
 """CLIP BPE tokenizer and tiny random-weight CLIP text encoders, with transformers' outputs.
 
 Writes under Tests/EncodersTests/Fixtures/:
-  clip-text/                 a transformers CLIPTextModelWithProjection folder (config.json, model.safetensors
+  clip-text/                 a transformers CLIPTextModelWithProjection folder (projection 32 = the tiny SVD
+                             pipeline's image embedding, for end-to-end text concepts; config.json, model.safetensors
                              in fp16, vocab.json, merges.txt, tokenizer_config.json), hidden_act gelu as
                              OpenCLIP ViT-H/14's text tower, eos_token_id = the real end-of-text id
   clip-model/                a transformers CLIPModel folder (text_config + a tiny vision_config, model.safetensors
@@ -151,7 +152,7 @@ def main():
     # 2. CLIPTextModelWithProjection (gelu, eos_token_id = real id)
     text_config = CLIPTextConfig(vocab_size=vocab_size, hidden_size=32, intermediate_size=64, num_hidden_layers=2,
                                  num_attention_heads=4, max_position_embeddings=CONTEXT, hidden_act="gelu",
-                                 projection_dim=24, layer_norm_eps=1e-5, bos_token_id=vocab_size - 2,
+                                 projection_dim=32, layer_norm_eps=1e-5, bos_token_id=vocab_size - 2,
                                  eos_token_id=vocab_size - 1, pad_token_id=vocab_size - 1)
     torch.manual_seed(0)
     model = CLIPTextModelWithProjection(text_config)

@@ -1,3 +1,4 @@
+import ConceptGuidance
 import Media
 import SVD
 import Tensor
@@ -43,6 +44,7 @@ public enum GenerationError: Error, CustomStringConvertible {
         case let e as ModelLoadingError: return .model(e.description)
         case let e as SafeTensorsError: return .model(e.description)
         case let e as SVDParametersError: return .usage(e.description)
+        case let e as ConceptGuidanceError: return e.isUsage ? .usage(e.description) : .model(e.description)
         case let e as OutputFileError:
             if case .commitFailed = e { return .output(e.description) }
             return .usage(e.description)

@@ -1,3 +1,4 @@
+import ConceptGuidance
 import Media
 import SVD
 
@@ -25,6 +26,10 @@ public struct GenerationRequest: Sendable {
     public var maxGuidanceScale: Float?
     public var decodeChunkSize: Int?
     public var seed: UInt64 = 0
+    /// Concept guidance (Safe Latent Diffusion); off unless asked for.
+    public var conceptGuidance = ConceptGuidanceSettings()
+    /// The text concepts (`--avoid-concept`), which the moderation layer's prompt stage must also see.
+    public var conceptTexts: [String] { conceptGuidance.configuration == nil ? [] : conceptGuidance.avoidTexts }
 
     public init(imagePath: String, outputPath: String, modelPath: String) {
         self.imagePath = imagePath

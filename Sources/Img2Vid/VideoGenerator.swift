@@ -1,3 +1,4 @@
+import ConceptGuidance
 import Diffusion
 import Foundation
 import Media
@@ -41,6 +42,7 @@ public final class VideoGenerator {
         let format = try VideoFormat.forPath(request.outputPath)
         let output = try AtomicOutputFile(targetPath: request.outputPath, overwrite: request.overwrite)
 
+        try request.conceptGuidance.validate()   // concept flags are checked before any work
         let image = try stage(.loadImage) { try ImageDecoder.decode(path: request.imagePath, maxPixels: request.maxInputPixels) }
         let pipeline = try stage(.loadModel) {
             try StableVideoDiffusionPipeline.load(ModelFolder(path: request.modelPath, variant: request.variant))
@@ -52,7 +54,19 @@ public final class VideoGenerator {
         let input = ImageResizer.resize(image, width: parameters.width, height: parameters.height, mode: request.resize)
             .normalizedTensor().reshaped([1, 3, parameters.height, parameters.width])
         var random = TorchGenerator(seed: parameters.seed)
-        var denoiser = try stage(.encodeImage) { try pipeline.prepare(image: input, parameters: parameters, random: &random) }
+        var denoiser = try stage(.encodeImage) { () throws -> SVDDenoiser in
+            // Concept guidance (off unless asked for): one extra branch per concept.
+            guard let sld = request.conceptGuidance.configuration else {
+                return try pipeline.prepare(image: input, parameters: parameters, random: &random)
+            }
+            let embedding = pipeline.encodeImage(input)
+            let concepts = try ConceptResolver.resolve(request.conceptGuidance, imageEmbedding: embedding) {
+                try Self.imageConcept($0, pipeline: pipeline, maxPixels: request.maxInputPixels)
+            }
+            return try pipeline.prepare(image: input, parameters: parameters, random: &random,
+                                        guidance: SafeLatentGuidance(configuration: sld, concepts: concepts.map(\.embedding)),
+                                        imageEmbedding: embedding)
+        }
         try checkCancelled()
 
         var stepSeconds: [Double] = []
@@ -91,6 +105,15 @@ public final class VideoGenerator {
         }
         return GenerationResult(outputPath: request.outputPath, parameters: parameters, model: modelName,
                                 stageSeconds: stageSeconds, stepSeconds: stepSeconds, framePaths: framePaths)
+    }
+
+    /// An image concept: the mean image embedding [1, 1, D] of exemplar files, each at its own size through
+    /// the model's CLIP preprocessing and image encoder (as diffusers' `_encode_image` takes a PIL image).
+    public static func imageConcept(_ paths: [String], pipeline: StableVideoDiffusionPipeline, maxPixels: Int) throws -> Tensor {
+        ConceptResolver.mean(try paths.map { path in
+            let image = try ImageDecoder.decode(path: path, maxPixels: maxPixels)
+            return pipeline.encodeImage(image.normalizedTensor().reshaped([1, 3, image.height, image.width]))
+        })
     }
 
     private func checkCancelled() throws {

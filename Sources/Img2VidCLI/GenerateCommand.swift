@@ -117,6 +117,7 @@ struct GenerateCommand: ParsableCommand {
         request.maxGuidanceScale = maxGuidanceScale
         request.decodeChunkSize = decodeChunkSize
         request.seed = seed
+        request.conceptGuidance = guidance.settings
 
         let cancellation = CancellationFlag()
         let signals = SignalTrap(cancellation)
