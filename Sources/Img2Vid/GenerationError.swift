@@ -1,5 +1,6 @@
 import ConceptGuidance
 import Media
+import Moderation
 import SVD
 import Tensor
 
@@ -15,6 +16,9 @@ public enum GenerationError: Error, CustomStringConvertible {
     case cancelled
     /// Writing the video or frames failed (exit 1).
     case output(String)
+    /// Refused by the moderation layer: rejected, withheld or quarantined (exit 5). The message
+    /// says where and why.
+    case rejected(String)
 
     public var exitCode: Int32 {
         switch self {
@@ -23,6 +27,7 @@ public enum GenerationError: Error, CustomStringConvertible {
         case .model: return 4
         case .cancelled: return 130
         case .output: return 1
+        case .rejected: return 5
         }
     }
 
@@ -33,6 +38,7 @@ public enum GenerationError: Error, CustomStringConvertible {
         case .model(let s): return s
         case .cancelled: return "interrupted: stopped at a safe point; no output was written"
         case .output(let s): return s
+        case .rejected(let s): return s
         }
     }
 
@@ -53,6 +59,12 @@ public enum GenerationError: Error, CustomStringConvertible {
             case .unsupportedExtension, .invalidFrameRate, .invalidQuality: return .usage(e.description)
             default: return .output(e.description)
             }
+        case let e as PolicyError:
+            if case .missingWeights = e { return .model(e.description) }
+            if case .detectorUnavailable = e { return .model(e.description) }
+            if case .detectorFailedToLoad = e { return .model(e.description) }
+            return .usage(e.description)
+        case let e as AuditLogError: return .output(e.description)
         default: return .output("\(error)")
         }
     }

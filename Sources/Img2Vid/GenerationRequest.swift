@@ -26,6 +26,13 @@ public struct GenerationRequest: Sendable {
     public var maxGuidanceScale: Float?
     public var decodeChunkSize: Int?
     public var seed: UInt64 = 0
+
+    /// Every piece of user text (`--prompt`, text concepts). The model ignores it; the moderation
+    /// layer's prompt stage reads it.
+    public var userTexts: [String] = []
+    /// Called with the decoded frames before anything is written (the moderation layer's output
+    /// stage installs one); nil writes them as decoded.
+    public var frameReview: FrameReview?
     /// Concept guidance (Safe Latent Diffusion); off unless asked for.
     public var conceptGuidance = ConceptGuidanceSettings()
     /// The text concepts (`--avoid-concept`), which the moderation layer's prompt stage must also see.

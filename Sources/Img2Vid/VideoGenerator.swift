@@ -11,7 +11,7 @@ import Tensor
 /// and resize the image, load the model, check the settings, encode the image, denoise, decode
 /// frames, encode the video into a temporary file beside the target, rename it into place.
 /// Nothing is left at the output path unless the whole run succeeds.
-public final class VideoGenerator {
+public final class VideoGenerator: Generator {
     public let cancellation: CancellationFlag
 
     public init(cancellation: CancellationFlag = CancellationFlag()) {
@@ -40,7 +40,7 @@ public final class VideoGenerator {
 
         // Output checks first: a bad extension or an existing file costs no work.
         let format = try VideoFormat.forPath(request.outputPath)
-        let output = try AtomicOutputFile(targetPath: request.outputPath, overwrite: request.overwrite)
+        let requestedOutput = try AtomicOutputFile(targetPath: request.outputPath, overwrite: request.overwrite)
 
         try request.conceptGuidance.validate()   // concept flags are checked before any work
         let image = try stage(.loadImage) { try ImageDecoder.decode(path: request.imagePath, maxPixels: request.maxInputPixels) }
@@ -79,7 +79,7 @@ public final class VideoGenerator {
                 try checkCancelled()
             }
         }
-        let frames = try stage(.decode) { () throws -> [RGBImage] in
+        let decodedFrames = try stage(.decode) { () throws -> [RGBImage] in
             var cancelled = false
             let decoded = pipeline.decode(denoiser.latents, chunkSize: parameters.decodeChunkSize) { done, total in
                 events(.decoded(done: done, total: total))
@@ -89,10 +89,27 @@ public final class VideoGenerator {
             return RGBImage.frames(fromNormalizedTensor: decoded)
         }
 
+        // The frame review seam (moderation's output stage): before anything is written.
+        var frames = decodedFrames
+        var outputPath = request.outputPath
+        var saveFramesDirectory = request.saveFramesDirectory
+        var output = requestedOutput
+        switch try request.frameReview?.review(frames) ?? .allow {
+        case .allow: break
+        case .replace(let replaced): frames = replaced
+        case .withhold(let reason): throw GenerationError.rejected(reason)
+        case .quarantine(let path, let replaced):
+            frames = replaced ?? frames
+            requestedOutput.discard()
+            output = try AtomicOutputFile(targetPath: path, overwrite: false)
+            outputPath = path
+            saveFramesDirectory = nil
+        }
+
         let modelName = (request.modelPath as NSString).lastPathComponent
         var framePaths: [String] = []
         try stage(.encodeVideo) {
-            if let dir = request.saveFramesDirectory {
+            if let dir = saveFramesDirectory {
                 framePaths = try PNGWriter.writeFrames(frames, toDirectory: dir)
             }
             try checkCancelled()
@@ -103,7 +120,7 @@ public final class VideoGenerator {
             try checkCancelled()
             try output.commit()
         }
-        return GenerationResult(outputPath: request.outputPath, parameters: parameters, model: modelName,
+        return GenerationResult(outputPath: outputPath, parameters: parameters, model: modelName,
                                 stageSeconds: stageSeconds, stepSeconds: stepSeconds, framePaths: framePaths)
     }
 

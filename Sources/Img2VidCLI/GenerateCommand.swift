@@ -118,20 +118,31 @@ struct GenerateCommand: ParsableCommand {
         request.decodeChunkSize = decodeChunkSize
         request.seed = seed
         request.conceptGuidance = guidance.settings
+        request.userTexts = moderation.texts + request.conceptTexts
 
         let cancellation = CancellationFlag()
         let signals = SignalTrap(cancellation)
         defer { withExtendedLifetime(signals) {} }
         let progress = ProgressDisplay(enabled: reporting.showsProgress)
-        let report: GenerateReport
+        var report: GenerateReport
+        var moderated: ModeratedGenerator?
         do {
-            let result = try VideoGenerator(cancellation: cancellation).generate(request) { progress.handle($0) }
+            var generator: Generator = VideoGenerator(cancellation: cancellation)
+            if let policy = try moderation.loadPolicy(quiet: reporting.quiet) {
+                moderated = try ModeratedGenerator(generator, policy: policy)
+                generator = moderated!
+            }
+            let result = try generator.generate(request) { progress.handle($0) }
             report = GenerateReport(result: result)
+            report.moderation = moderated?.decisions ?? []
             progress.finish("wrote \(result.outputPath)")
+            ModerationOptions.printNotes(report.moderation, except: nil, quiet: reporting.quiet)
         } catch let error as GenerationError {
             progress.abandon()
-            reporting.fail(error.description, exitCode: error.exitCode,
-                           report: GenerateReport(error: error, request: request))
+            var failed = GenerateReport(error: error, request: request)
+            failed.moderation = moderated?.decisions ?? []
+            ModerationOptions.printNotes(failed.moderation, except: error.description, quiet: reporting.quiet)
+            reporting.fail(error.description, exitCode: error.exitCode, report: failed)
             throw ExitCode(error.exitCode)
         }
         reporting.emit(report)

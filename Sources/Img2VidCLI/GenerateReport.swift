@@ -1,4 +1,5 @@
 import Img2Vid
+import Moderation
 import Tensor
 
 /// The `--json` object of `img2vid generate` (README: JSON output).
@@ -19,7 +20,8 @@ struct GenerateReport: Encodable {
     var timings: Timings?
     var peakRssBytes: Int
     var blasCore: String
-    var moderation: [String] = []
+    /// Every moderation decision (README: Moderation), snake_case keys.
+    var moderation: [ModerationDecision] = []
     var error: String?
     var exitCode: Int32
 
@@ -67,7 +69,7 @@ struct GenerateReport: Encodable {
     }
 
     init(error: GenerationError, request: GenerationRequest) {
-        status = "error"
+        status = error.exitCode == 5 ? "rejected" : "error"
         output = nil
         seed = request.seed
         model = request.modelPath

@@ -71,6 +71,9 @@ enum CLI {
         process.arguments = args
         var env = ProcessInfo.processInfo.environment
         env["IMG2VID_MODEL"] = nil
+        // Moderation off unless a test names a policy (--policy wins over this): the default
+        // policy needs the detector weights from Scripts/setup and fails closed without them.
+        env["IMG2VID_POLICY"] = "none"
         for (k, v) in environment { env[k] = v }
         process.environment = env
         process.standardOutput = out
