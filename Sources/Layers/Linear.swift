@@ -16,6 +16,11 @@ public struct Linear {
     public func callAsFunction(_ x: Tensor) -> Tensor {
         linear(x, weight: weight.widened, bias: bias?.widened)
     }
+
+    /// y += self(x) in place (residual connections; see `linearAdd`).
+    public func add(_ x: Tensor, to y: inout Tensor) {
+        linearAdd(x, weight: weight.widened, bias: bias?.widened, to: &y)
+    }
 }
 
 extension StoredTensor {

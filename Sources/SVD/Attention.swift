@@ -25,6 +25,11 @@ struct Attention {
         toOut(attention(query: toQ(x), key: toK(x), value: toV(x), heads: heads))
     }
 
+    /// residual += selfAttention(x), with `to_out` accumulating into the residual.
+    func addSelfAttention(_ x: Tensor, to residual: inout Tensor) {
+        toOut.add(attention(query: toQ(x), key: toK(x), value: toV(x), heads: heads), to: &residual)
+    }
+
     /// Cross-attention of x [N, L, C] to context [N, Lk, D]. With a single context token (SVD's
     /// image embedding) the softmax is exactly 1, so every query receives that token's value:
     /// the result is computed once per sample and broadcast, which equals the full computation.
@@ -46,5 +51,10 @@ struct Attention {
     /// Self-attention across frames on rows (batch, frame, position): x [batch*frames*positions, C].
     func frameSelfAttention(_ x: Tensor, batch: Int, frames: Int) -> Tensor {
         toOut(frameAttention(query: toQ(x), key: toK(x), value: toV(x), batch: batch, frames: frames, heads: heads))
+    }
+
+    /// residual += frameSelfAttention(x), with `to_out` accumulating into the residual.
+    func addFrameSelfAttention(_ x: Tensor, batch: Int, frames: Int, to residual: inout Tensor) {
+        toOut.add(frameAttention(query: toQ(x), key: toK(x), value: toV(x), batch: batch, frames: frames, heads: heads), to: &residual)
     }
 }

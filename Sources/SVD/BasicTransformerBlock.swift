@@ -23,9 +23,9 @@ struct BasicTransformerBlock {
 
     func callAsFunction(_ x: Tensor, context: Tensor) -> Tensor {
         var h = x
-        addInPlace(&h, attn1.selfAttention(norm1(h)))
+        attn1.addSelfAttention(norm1(h), to: &h)
         addInPlace(&h, attn2.crossAttention(norm2(h), context: context))
-        addInPlace(&h, ff(norm3(h)))
+        ff.add(norm3(h), to: &h)
         return h
     }
 }

@@ -16,4 +16,10 @@ struct FeedForward {
     func callAsFunction(_ x: Tensor) -> Tensor {
         out(geglu(proj(x)))
     }
+
+    /// residual += self(x), in row chunks with no full-size intermediate (`feedForwardGEGLU`).
+    func add(_ x: Tensor, to residual: inout Tensor) {
+        feedForwardGEGLU(x, residual: &residual, projWeight: proj.weight.widened, projBias: proj.bias!.widened,
+                         outWeight: out.weight.widened, outBias: out.bias!.widened)
+    }
 }

@@ -32,15 +32,15 @@ struct TemporalBasicTransformerBlock {
         let shape = x.shape
         let c = shape[2]
         var h = x.reshaped([-1, c])
-        addInPlace(&h, ffIn(normIn(h)))
-        addInPlace(&h, attn1.frameSelfAttention(norm1(h), batch: batch, frames: frames))
+        ffIn.add(normIn(h), to: &h)
+        attn1.addFrameSelfAttention(norm1(h), batch: batch, frames: frames, to: &h)
         let perSample = h.reshaped([batch, -1, c])
         // diffusers broadcasts the context to every position and runs to_k and to_v on
         // batch*positions rows (equal rows); counted so GFLOP/s compares with PyTorch's.
         let positions = shape[1]
         OpProfile.addNominal(4 * Double(batch * (positions - 1)) * Double(attn2.toK.inFeatures * attn2.toK.outFeatures))
         addInPlace(&h, attn2.crossAttention(norm2(perSample), context: context).reshaped([-1, c]))
-        addInPlace(&h, ff(norm3(h)))
+        ff.add(norm3(h), to: &h)
         return h.reshaped(shape)
     }
 }

@@ -43,6 +43,44 @@ public func linear(_ x: Tensor, weight: Tensor, bias: Tensor?) -> Tensor {
     return y
 }
 
+/// `y += x W^T + b` in place: torch's `y = y + F.linear(x, W, b)` (a residual connection) with
+/// the GEMM accumulating into `y` (beta = 1) and the bias added in the same pass that first
+/// reads `y`, so there is neither an output tensor nor a separate add.
+/// x `[..., in]`, weight `[out, in]`, bias `[out]` or nil, y `[..., out]` with the same rows.
+public func linearAdd(_ x: Tensor, weight: Tensor, bias: Tensor?, to y: inout Tensor) {
+    precondition(x.rank >= 1 && weight.rank == 2, "linearAdd: x \(x.shape), weight \(weight.shape)")
+    let inFeatures = x.shape[x.rank - 1]
+    let outFeatures = weight.shape[0]
+    precondition(weight.shape[1] == inFeatures, "linearAdd: x \(x.shape) does not match weight \(weight.shape)")
+    let rows = inFeatures == 0 ? 0 : x.count / inFeatures
+    precondition(y.count == rows * outFeatures, "linearAdd: y \(y.shape) for \(rows) rows of \(outFeatures)")
+    if let bias { precondition(bias.count == outFeatures, "linearAdd: bias \(bias.shape) for weight \(weight.shape)") }
+    guard rows > 0, outFeatures > 0 else { return }
+    y.withUnsafeMutableBufferPointer { yp in
+        let yBase = yp.baseAddress!
+        if let bias {
+            bias.withUnsafeBufferPointer { bp in
+                let b = bp.baseAddress!
+                OpProfile.measure(.elementwise) {
+                    Parallel.forRanges(rows, minChunk: max(1, 32_768 / outFeatures)) { range in
+                        for r in range {
+                            let row = yBase + r * outFeatures
+                            for j in 0..<outFeatures { row[j] += b[j] }
+                        }
+                    }
+                }
+            }
+        }
+        x.withUnsafeBufferPointer { xp in
+            weight.withUnsafeBufferPointer { wp in
+                BLAS.sgemm(transB: true, m: rows, n: outFeatures, k: inFeatures,
+                           a: xp.baseAddress!, lda: inFeatures, b: wp.baseAddress!, ldb: inFeatures,
+                           beta: 1, c: yBase, ldc: outFeatures)
+            }
+        }
+    }
+}
+
 /// Mirrors torch.matmul for 2-D operands: `op(a) · op(b)`.
 ///
 /// With `transposeA`, `a` is stored as `[K, M]` and read transposed (torch `a.T @ b`); with

@@ -51,6 +51,7 @@ public enum OpProfile {
         lock.unlock()
         totals = [UInt64](repeating: 0, count: Category.allCases.count)
         stack = []
+        gemmShapes = [:]
         owner = pthread_self()
         isTiming = timing
         isCountOnly = countOnly
@@ -95,6 +96,30 @@ public enum OpProfile {
         lock.lock()
         flopTotal += f
         lock.unlock()
+    }
+
+    /// Per GEMM shape "m x n x k" (with "T" marks for transposed operands): calls, seconds and
+    /// FLOPs, for GEMMs called on the timing thread (recorded only while timing).
+    nonisolated(unsafe) public private(set) static var gemmShapes: [String: (calls: Int, seconds: Double, flops: Double)] = [:]
+
+    /// Times one GEMM of the given shape (see `gemmShapes`).
+    @inlinable
+    public static func measureGEMM(m: Int, n: Int, k: Int, transA: Bool, transB: Bool, _ body: () -> Void) {
+        if !isTiming { return body() }
+        let t0 = DispatchTime.now().uptimeNanoseconds
+        measure(.gemm, body)
+        recordGEMM(m: m, n: n, k: k, transA: transA, transB: transB, nanoseconds: DispatchTime.now().uptimeNanoseconds - t0)
+    }
+
+    @usableFromInline
+    static func recordGEMM(m: Int, n: Int, k: Int, transA: Bool, transB: Bool, nanoseconds: UInt64) {
+        guard pthread_equal(pthread_self(), owner) != 0 else { return }
+        let key = "\(m)\(transA ? "T" : "") x \(n)\(transB ? "T" : "") x \(k)"
+        var e = gemmShapes[key] ?? (0, 0, 0)
+        e.calls += 1
+        e.seconds += Double(nanoseconds) / 1e9
+        e.flops += 2 * Double(m) * Double(n) * Double(k)
+        gemmShapes[key] = e
     }
 
     /// Runs `body`, attributing its wall time to `category` when timing (on the starting thread).

@@ -7,6 +7,8 @@
 /// The three input frames f-1, f, f+1 are adjacent in memory, so with the weight repacked as
 /// [O, 3C] (column k*C + c holds W[o, c, k]) each output frame is a single GEMM with K = 3C
 /// (2C at the first and last frame, C when F = 1), accumulating onto the bias (beta = 1).
+/// Planes smaller than `Convolution.batchColumnsTarget` positions take the gathered path
+/// (`TemporalConvolution.gathered`): one GEMM for many frames at once.
 public func temporalConv3d(_ x: Tensor, frames: Int, weight: Tensor, bias: Tensor?) -> Tensor {
     precondition(x.rank >= 2, "temporalConv3d expects x [B*F, C, H, W], got \(x.shape)")
     precondition(frames > 0 && x.shape[0] % frames == 0, "temporalConv3d: \(x.shape[0]) images are not a multiple of \(frames) frames")
@@ -21,16 +23,29 @@ public func temporalConv3d(_ x: Tensor, frames: Int, weight: Tensor, bias: Tenso
     outShape[1] = o
     var out = Tensor(uninitialized: outShape)
 
+    if o == 0 || spatial == 0 || images == 0 {
+        if let bias, o > 0, spatial > 0 {
+            out.withUnsafeMutableBufferPointer { po in
+                bias.withUnsafeBufferPointer { Convolution.fillBias(po.baseAddress!, bias: $0.baseAddress!, images: images, channels: o, planeSize: spatial) }
+            }
+        }
+        return out
+    }
+    if spatial < Convolution.batchColumnsTarget {
+        TemporalConvolution.gathered(x, frames: frames, weight: weight, bias: bias, into: &out)
+        return out
+    }
+
     // Repack [O, C, 3] -> [O, 3, C].
     var packed = Tensor(uninitialized: [o, 3 * c])
     weight.withUnsafeBufferPointer { pw in
         packed.withUnsafeMutableBufferPointer { pp in
             let s = pw.baseAddress!, d = pp.baseAddress!
-            for row in 0..<o {
+            OpProfile.measure(.copy) { Parallel.forEach(o) { row in
                 for ch in 0..<c {
                     for k in 0..<3 { d[row * 3 * c + k * c + ch] = s[(row * c + ch) * 3 + k] }
                 }
-            }
+            } }
         }
     }
 
@@ -45,7 +60,6 @@ public func temporalConv3d(_ x: Tensor, frames: Int, weight: Tensor, bias: Tenso
                 Convolution.fillBias(dst, bias: $0.baseAddress!, images: images, channels: o, planeSize: spatial)
             }
         }
-        if o == 0 || spatial == 0 { return }
         x.withUnsafeBufferPointer { px in
             packed.withUnsafeBufferPointer { pp in
                 let src = px.baseAddress!, wp = pp.baseAddress!
@@ -64,4 +78,65 @@ public func temporalConv3d(_ x: Tensor, frames: Int, weight: Tensor, bias: Tenso
         }
     }
     return out
+}
+
+/// The small-plane path of `temporalConv3d`.
+enum TemporalConvolution {
+    /// For planes too small for efficient per-frame GEMMs (the UNet's 8x8 and 4x4 levels): the
+    /// three input frames of several output frames are gathered side by side into columns
+    /// [C x 3, images x S] in the weight's own (channel, tap) order (zeros outside the clip), so
+    /// one GEMM with the weight as stored ([O, C*3], no repack) covers them all; the result is
+    /// scattered to [image, O, S] with the bias added.
+    static func gathered(_ x: Tensor, frames: Int, weight: Tensor, bias: Tensor?, into out: inout Tensor) {
+        let (images, c) = (x.shape[0], x.shape[1])
+        let spatial = x.shape[2...].reduce(1, *)
+        let o = weight.shape[0]
+        let k = 3 * c
+        let group = max(1, min(images, Convolution.batchColumnsTarget / spatial,
+                               Convolution.defaultColumnBudget / max(k * spatial, 1)))
+        let width = group * spatial
+        let columns = BufferPool.allocate(byteCount: k * width * 4).bindMemory(to: Float.self, capacity: k * width)
+        let staged = BufferPool.allocate(byteCount: o * width * 4).bindMemory(to: Float.self, capacity: o * width)
+        defer {
+            BufferPool.release(UnsafeMutableRawPointer(columns), byteCount: k * width * 4)
+            BufferPool.release(UnsafeMutableRawPointer(staged), byteCount: o * width * 4)
+        }
+        let zero = Tensor(zeros: [o])
+        let b = bias ?? zero
+        x.withUnsafeBufferPointer { px in
+        weight.withUnsafeBufferPointer { pw in
+        b.withUnsafeBufferPointer { pb in
+        out.withUnsafeMutableBufferPointer { po in
+            let src = px.baseAddress!, wp = pw.baseAddress!, bp = pb.baseAddress!, dst = po.baseAddress!
+            var first = 0
+            while first < images {
+                let count = min(group, images - first)
+                let rowLength = count * spatial
+                OpProfile.measure(.im2col) { Parallel.forEach(k) { row in
+                    let ch = row / 3, tap = row % 3
+                    for j in 0..<count {
+                        let image = first + j
+                        let frame = image % frames + tap - 1
+                        let line = columns + row * rowLength + j * spatial
+                        if frame < 0 || frame >= frames {
+                            line.update(repeating: 0, count: spatial)
+                        } else {
+                            line.update(from: src + ((image + tap - 1) * c + ch) * spatial, count: spatial)
+                        }
+                    }
+                } }
+                BLAS.sgemm(m: o, n: rowLength, k: k, a: wp, b: columns, c: staged, ldc: rowLength)
+                OpProfile.measure(.copy) { Parallel.forRanges(count * o, minChunk: max(1, 16_384 / spatial)) { range in
+                    for item in range {
+                        let j = item / o, oc = item % o
+                        let from = staged + oc * rowLength + j * spatial
+                        let to = dst + ((first + j) * o + oc) * spatial
+                        let v = bp[oc]
+                        for e in 0..<spatial { to[e] = v + from[e] }
+                    }
+                } }
+                first += count
+            }
+        }}}}
+    }
 }

@@ -69,6 +69,10 @@ final class UNetWorkloadTests: XCTestCase {
             lines.append(String(format: "  %-12@ %7.2f s %5.1f%%", c.name as NSString, seconds[c]!, 100 * seconds[c]! / wall))
         }
         lines.append(String(format: "  %-12@ %7.2f s %5.1f%%", "other" as NSString, wall - measured, 100 * (wall - measured) / wall))
+        lines.append("  GEMM shapes by time (m x n x k, T = transposed operand): calls, seconds, GFLOP/s")
+        for (key, e) in OpProfile.gemmShapes.sorted(by: { $0.value.seconds > $1.value.seconds }).prefix(40) {
+            lines.append(String(format: "    %-28@ %6d %8.3f s %7.1f", key as NSString, e.calls, e.seconds, e.flops / 1e9 / max(e.seconds, 1e-9)))
+        }
         print(lines.joined(separator: "\n"))
         XCTAssertLessThanOrEqual(measured, wall * 1.01)
     }
