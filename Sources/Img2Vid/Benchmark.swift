@@ -1,3 +1,4 @@
+import ConceptGuidance
 import Diffusion
 import Foundation
 import SVD
@@ -64,6 +65,7 @@ public final class Benchmark {
         if let h = request.height { p.height = h }
         if let s = request.steps { p.numInferenceSteps = s }
         p.seed = request.inputSeed
+        if let c = request.decodeChunkSize { p.decodeChunkSize = c }
         try p.validate(sizeMultiple: sizeMultiple)
 
         let component = request.component
@@ -93,12 +95,13 @@ public final class Benchmark {
         case .unet:
             let unet = loaded.unet!
             let channels = unetConfig.inChannels
-            let sample = random.normal(shape: [1, f, channels, h, w])
+            let batch = request.classifierFreeBatch ? 2 : 1
+            let sample = random.normal(shape: [batch, f, channels, h, w])
             let crossDim = unetConfig.crossAttentionDim.values(count: unetConfig.blockOutChannels.count).first ?? 1024
-            let embedding = random.normal(shape: [1, 1, crossDim])
-            let ids = Tensor(shape: [1, 3], scalars: addedIds)
+            let embedding = random.normal(shape: [batch, 1, crossDim])
+            let ids = Tensor(shape: [batch, 3], scalars: Array((0..<batch).map { _ in addedIds }.joined()))
             let timestep = Float(0.25 * log(700.0))
-            shape = describe([1, f, channels, h, w])
+            shape = describe([batch, f, channels, h, w])
             work = { _ = unet(sample, timestep: timestep, encoderHiddenStates: embedding, addedTimeIds: ids) }
         case .imageEncoder:
             let encoder = loaded.imageEncoder!
@@ -114,8 +117,15 @@ public final class Benchmark {
         case .vaeDecode:
             let vae = loaded.vae!
             let z = random.normal(shape: [f, vaeConfig.latentChannels, h, w])
-            shape = describe([f, vaeConfig.latentChannels, h, w])
-            work = { _ = vae.decode(z, frames: f) }
+            let chunk = min(f, request.decodeChunkSize ?? f)
+            guard chunk >= 1 else { throw GenerationError.usage("--decode-chunk-size must be at least 1") }
+            shape = describe([f, vaeConfig.latentChannels, h, w]) + (chunk < f ? " in chunks of \(chunk)" : "")
+            work = {
+                for start in stride(from: 0, to: f, by: chunk) {
+                    let n = min(chunk, f - start)
+                    _ = vae.decode(slice(z, axis: 0, range: start..<(start + n)), frames: n)
+                }
+            }
         case .step:
             let pipeline = StableVideoDiffusionPipeline(unet: loaded.unet!, vae: loaded.vae!, imageEncoder: loaded.imageEncoder!,
                                                         schedulerConfig: loaded.schedulerConfig!)
@@ -123,8 +133,9 @@ public final class Benchmark {
             q.numInferenceSteps = max(request.warmup + request.runs, 3)    // one real step per run
             q.maxGuidanceScale = max(q.maxGuidanceScale, 3)                 // the guidance batch of 2
             let image = clampedImage(&random, [1, 3, p.height, p.width])
-            var denoiser = try pipeline.prepare(image: image, parameters: q, random: &random)
-            shape = describe([2, f, unetConfig.inChannels, h, w])
+            let guidance = conceptGuidance(request, random: &random, unetConfig: unetConfig)
+            var denoiser = try pipeline.prepare(image: image, parameters: q, random: &random, guidance: guidance)
+            shape = describe([2 + guidance.extraConditionings.count, f, unetConfig.inChannels, h, w])
             steps = 1
             work = { denoiser.step() }
         case .pipeline:
@@ -132,11 +143,12 @@ public final class Benchmark {
                                                         schedulerConfig: loaded.schedulerConfig!)
             let image = clampedImage(&random, [1, 3, p.height, p.width])
             let parameters = p
+            let guidance = conceptGuidance(request, random: &random, unetConfig: unetConfig)
             shape = "image " + describe([1, 3, p.height, p.width]) + " -> \(f) frames"
             steps = p.numInferenceSteps
             work = { [cancellation] in
                 var noise = TorchGenerator(seed: parameters.seed)
-                var denoiser = try pipeline.prepare(image: image, parameters: parameters, random: &noise)
+                var denoiser = try pipeline.prepare(image: image, parameters: parameters, random: &noise, guidance: guidance)
                 while !denoiser.isFinished {
                     denoiser.step()
                     if cancellation.isCancelled { throw GenerationError.cancelled }
@@ -146,10 +158,17 @@ public final class Benchmark {
         }
 
         var times: [Double] = []
+        var gflop: Double? = nil
         for i in 0..<(request.warmup + request.runs) {
+            let counting = request.countsFLOPs && i == request.warmup
+            if counting { OpProfile.start() }
             let start = Date()
             try work()
             let elapsed = Date().timeIntervalSince(start)
+            if counting {
+                OpProfile.stop()
+                gflop = OpProfile.flops / 1e9
+            }
             let isWarmup = i < request.warmup
             if !isWarmup { times.append(elapsed) }
             progress(String(format: "%@ %d/%d: %.3f s", isWarmup ? "warmup" : "run", isWarmup ? i + 1 : i - request.warmup + 1,
@@ -165,7 +184,7 @@ public final class Benchmark {
         return BenchmarkResult(component: component.rawValue, shape: shape, runSeconds: times, warmup: request.warmup,
                                loadSeconds: loadSeconds, peakRssBytes: ResourceUsage.peakResidentBytes, threads: Parallel.threads,
                                blasCore: BLAS.coreName, weights: weightsLabel, weightsDtype: dtype, parameters: loaded.parameters,
-                               numFrames: f, width: p.width, height: p.height, steps: steps, gflop: nil)
+                               numFrames: f, width: p.width, height: p.height, steps: steps, gflop: gflop)
     }
 
     /// Builds the named models from the folder's configs, with its checkpoints or random weights.
@@ -203,6 +222,14 @@ public final class Benchmark {
         }
         if needs.contains("scheduler") { loaded.schedulerConfig = try folder.loadSchedulerConfig() }
         return loaded
+    }
+
+    /// The guidance of `step`/`pipeline`: classifier-free, or Safe Latent Diffusion with the
+    /// request's preset and one deterministic random concept embedding (same cost as a real one).
+    private func conceptGuidance(_ request: BenchmarkRequest, random: inout TorchGenerator, unetConfig: UNetConfig) -> any Guidance {
+        guard let preset = request.conceptGuidance, let configuration = preset.configuration else { return ClassifierFreeGuidance() }
+        let crossDim = unetConfig.crossAttentionDim.values(count: unetConfig.blockOutChannels.count).first ?? 1024
+        return SafeLatentGuidance(configuration: configuration, concepts: [random.normal(shape: [1, 1, crossDim])])
     }
 
     /// A deterministic stand-in image in [-1, 1]: normal noise scaled by 0.5, clamped.

@@ -1,3 +1,4 @@
+import ConceptGuidance
 import Tensor
 
 /// Everything `img2vid bench` asks for. Unset sizes take the model's defaults (frames from the
@@ -25,6 +26,16 @@ public struct BenchmarkRequest: Sendable {
     public var warmup = 1
     /// Seed of the deterministic random inputs.
     public var inputSeed: UInt64 = 0
+    /// `unet`: run the classifier-free guidance batch of 2 ([uncond, cond]) instead of 1.
+    public var classifierFreeBatch = false
+    /// `step` and `pipeline`: concept guidance preset (adds one UNet branch per concept; a
+    /// deterministic random concept embedding stands in for a real one). nil or `.off`: none.
+    public var conceptGuidance: SLDConfiguration.Preset?
+    /// `vae-decode`: frames per decoder call (the pipeline's `--decode-chunk-size`); nil decodes
+    /// all frames as one chunk.
+    public var decodeChunkSize: Int?
+    /// Count FLOPs (2 x multiply-adds of every GEMM, conv and attention) on the first timed run.
+    public var countsFLOPs = true
 
     public init(weights: Weights, component: BenchmarkComponent) {
         self.weights = weights

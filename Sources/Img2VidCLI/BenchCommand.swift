@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import ConceptGuidance
 import Img2Vid
 import Tensor
 
@@ -11,8 +12,11 @@ struct BenchCommand: ParsableCommand {
         abstract: "Time model components (real architecture, random or real weights).",
         discussion: """
             Components: unet (one forward, batch 1), image-encoder (one CLIP forward), vae-encode,
-            vae-decode (all frames as one chunk), step (one denoising step: the UNet on the guidance
-            batch of 2 plus the Euler step), pipeline (a whole generation without writing a video).
+            vae-decode (all frames as one chunk, or --decode-chunk-size N), step (one denoising step:
+            the UNet on the guidance batch of 2, plus a concept branch with --guidance PRESET, and the
+            Euler step), pipeline (a whole generation without writing a video). --cfg runs the unet
+            component on the guidance batch of 2. gflop counts 2 x multiply-adds of every GEMM, conv
+            and attention from the shapes (as torch.utils.flop_counter), on the first timed run.
             Inputs are deterministic random tensors. Without a model download, --config with
             --random-weights builds the real architecture from its configs (SVD-XT: the UNet alone
             is 1.5 B parameters, 6.1 GB in f32; --weights-dtype f16 halves that).
@@ -62,6 +66,15 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Timed runs.")
     var runs: Int = 3
 
+    @Flag(help: "unet: run the classifier-free guidance batch of 2 ([uncond, cond]) instead of 1.")
+    var cfg = false
+
+    @Option(help: "step, pipeline: concept guidance preset (off, weak, medium, strong, max); adds one UNet branch with a random concept embedding.")
+    var guidance: SLDConfiguration.Preset?
+
+    @Option(help: "vae-decode, pipeline: frames per decoder call (default: all frames in one call).")
+    var decodeChunkSize: Int?
+
     @Option(help: "Untimed runs before the timed ones.")
     var warmup: Int = 1
 
@@ -82,6 +95,7 @@ struct BenchCommand: ParsableCommand {
         if variant != nil && model == nil { throw ValidationError("--variant goes with --model") }
         guard runs >= 1 else { throw ValidationError("--runs must be at least 1") }
         guard warmup >= 0 else { throw ValidationError("--warmup must be 0 or more") }
+        if let decodeChunkSize, decodeChunkSize < 1 { throw ValidationError("--decode-chunk-size must be at least 1") }
     }
 
     func run() throws {
@@ -99,6 +113,9 @@ struct BenchCommand: ParsableCommand {
         request.steps = steps
         request.runs = runs
         request.warmup = warmup
+        request.classifierFreeBatch = cfg
+        request.conceptGuidance = guidance
+        request.decodeChunkSize = decodeChunkSize
 
         let cancellation = CancellationFlag()
         let signals = SignalTrap(cancellation)
@@ -124,11 +141,13 @@ struct BenchCommand: ParsableCommand {
     }
 
     static func table(_ r: BenchmarkResult) -> String {
-        let header = ["component", "shape", "runs", "median s", "min s", "max s", "peak RSS", "threads", "BLAS core", "weights"]
+        let header = ["component", "shape", "runs", "median s", "min s", "max s", "GFLOP", "GFLOP/s", "peak RSS", "threads", "BLAS core", "weights"]
         let row = [r.component, r.shape, "\(r.runs)", String(format: "%.3f", r.medianSeconds), String(format: "%.3f", r.minSeconds),
-                   String(format: "%.3f", r.maxSeconds), InspectCommand.bytes(r.peakRssBytes), "\(r.threads)", r.blasCore,
+                   String(format: "%.3f", r.maxSeconds), r.gflop.map { String(format: "%.0f", $0) } ?? "-",
+                   r.gflopsPerSecond.map { String(format: "%.1f", $0) } ?? "-",
+                   InspectCommand.bytes(r.peakRssBytes), "\(r.threads)", r.blasCore,
                    "\(r.weights == "random" ? "random" : (r.weights as NSString).lastPathComponent) \(r.weightsDtype)"]
-        var text = InspectCommand.grid([header, row], rightAligned: [2, 3, 4, 5, 6, 7]) + "\n"
+        var text = InspectCommand.grid([header, row], rightAligned: [2, 3, 4, 5, 6, 7, 8, 9]) + "\n"
         text += "\(r.numFrames) frames, \(r.width)x\(r.height)" + (r.steps.map { ", \($0) step\($0 == 1 ? "" : "s") per run" } ?? "")
             + ", \(InspectCommand.count(r.parameters)) parameters, built in " + String(format: "%.2f s", r.loadSeconds) + "\n"
         return text

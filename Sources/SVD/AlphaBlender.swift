@@ -15,7 +15,10 @@ struct AlphaBlender {
         alpha = switchSpatialToTemporalMix ? 1 - a : a
     }
 
-    func callAsFunction(spatial: Tensor, temporal: Tensor) -> Tensor {
-        blend(spatial, temporal, alpha: alpha)
+    /// Writes the mix into `temporal`'s storage (pass it consumed to avoid a copy).
+    func callAsFunction(spatial: Tensor, temporal: consuming Tensor) -> Tensor {
+        var out = temporal
+        blendInPlace(spatial, into: &out, alpha: alpha)
+        return out
     }
 }

@@ -18,7 +18,6 @@ struct SpatioTemporalResBlock {
 
     func callAsFunction(_ x: Tensor, tembActivated: Tensor?, frames: Int) -> Tensor {
         let spatial = spatialResBlock(x, tembActivated: tembActivated)
-        let temporal = temporalResBlock(spatial, tembActivated: tembActivated, frames: frames)
-        return timeMixer(spatial: spatial, temporal: temporal)
+        return timeMixer(spatial: spatial, temporal: temporalResBlock(spatial, tembActivated: tembActivated, frames: frames))
     }
 }

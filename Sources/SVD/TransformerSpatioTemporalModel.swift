@@ -48,7 +48,7 @@ struct TransformerSpatioTemporalModel {
             var mixed = h
             addPerSampleRowBias(&mixed, positionEmbedding)
             mixed = temporalBlock(mixed, batch: batch, frames: frames, context: firstFrameContext)
-            h = timeMixer(spatial: h, temporal: mixed)
+            h = timeMixer(spatial: h, temporal: consume mixed)
         }
         h = projOut(h)
         var out = transpose(h, 1, 2).reshaped([bf, c, hgt, wid])

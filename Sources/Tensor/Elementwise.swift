@@ -139,3 +139,18 @@ public func blend(_ a: Tensor, _ b: Tensor, alpha: Float) -> Tensor {
     let beta = 1 - alpha
     return ElementwiseLoops.zip(a, b) { alpha * $0 + beta * $1 }
 }
+
+/// In-place `blend` into the second operand: b = alpha * a + (1 - alpha) * b (bit-identical to
+/// `blend(a, b, alpha:)`), saving the output tensor when `b` is not needed afterwards.
+public func blendInPlace(_ a: Tensor, into b: inout Tensor, alpha: Float) {
+    checkSameShape(a, b, "blendInPlace")
+    let beta = 1 - alpha
+    a.withUnsafeBufferPointer { pa in
+        b.withUnsafeMutableBufferPointer { pb in
+            let x = pa.baseAddress!, y = pb.baseAddress!
+            OpProfile.measure(.elementwise) { Parallel.forRanges(pb.count, minChunk: ElementwiseLoops.minChunk) { range in
+                for i in range { y[i] = alpha * x[i] + beta * y[i] }
+            } }
+        }
+    }
+}

@@ -40,11 +40,31 @@ final class UNetWorkloadTests: XCTestCase {
         XCTAssertFalse(OpProfile.isCountingFLOPs)
     }
 
+    /// Splitting the batch (what full-size guidance batches do) gives the batched result.
+    func testSplitBatchMatchesBatched() throws {
+        let model = try ModelFolder(path: fixturePath("tiny/pipeline"), variant: "fp16").loadUNet()
+        var random = SplitMix(seed: 3)
+        let c = model.config
+        let sample = random.tensor([2, 3, c.inChannels, 8, 8])
+        let context = random.tensor([2, 1, c.crossAttentionDim.values(count: c.blockOutChannels.count)[0]])
+        let ids = Tensor(shape: [2, 3], scalars: [6, 127, 0.02, 6, 127, 0.02])
+        let batched = model(sample, timestep: 0.7, encoderHiddenStates: context, addedTimeIds: ids)
+        let saved = UNetSpatioTemporalConditionModel.splitBatchAbove
+        defer { UNetSpatioTemporalConditionModel.splitBatchAbove = saved }
+        UNetSpatioTemporalConditionModel.splitBatchAbove = 0
+        let split = model(sample, timestep: 0.7, encoderHiddenStates: context, addedTimeIds: ids)
+        assertClose(split, batched, tolerance: 1e-6)
+    }
+
     func testFullSizeFLOPs() throws {
         guard ProcessInfo.processInfo.environment["IMG2VID_SLOW_TESTS"] != nil else { throw XCTSkip("set IMG2VID_SLOW_TESTS=1") }
         let model = try unet(ZeroWeights())
         XCTAssertEqual(countedGFLOP(model, frames: 14, height: 576, width: 1024), 44802, accuracy: 45)
         XCTAssertEqual(countedGFLOP(model, batch: 2, frames: 25, height: 576, width: 1024), 159_897, accuracy: 160)
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        print(String(format: "peak RSS of count-only forwards (activations, no weights): %.2f GiB",
+                     Double(usage.ru_maxrss) * 1024 / Double(1 << 30)))
     }
 
     /// IMG2VID_PROFILE=1 [IMG2VID_PROFILE_SHAPE=frames,height,width]: one warm-up and one timed
@@ -76,6 +96,46 @@ final class UNetWorkloadTests: XCTestCase {
         print(lines.joined(separator: "\n"))
         XCTAssertLessThanOrEqual(measured, wall * 1.01)
     }
+}
+
+extension UNetWorkloadTests {
+    /// IMG2VID_SWEEP=1 [IMG2VID_SWEEP_OUT=file.csv]: one SVD-XT UNet forward (random f32 weights,
+    /// built once) per shape, frames and resolution growing; prints CSV rows
+    /// frames,width,height,seconds,gflop for docs/PERFORMANCE.md's scaling plot.
+    func testSweepShapes() throws {
+        let env = ProcessInfo.processInfo.environment
+        guard env["IMG2VID_SWEEP"] != nil else { throw XCTSkip("set IMG2VID_SWEEP=1") }
+        let model = try unet(RandomWeights(seed: 1))
+        let shapes = [(14, 256, 256), (2, 256, 256), (4, 256, 256), (8, 256, 256), (14, 256, 256), (25, 256, 256),
+                      (14, 128, 128), (14, 192, 192), (14, 320, 320), (14, 384, 384), (14, 448, 256), (14, 512, 512)]
+        var rows = ["frames,width,height,seconds,gflop,threads,blas_core"]
+        for (i, (f, w, h)) in shapes.enumerated() {
+            OpProfile.start()
+            let t0 = Date()
+            _ = forward(model, batch: 1, frames: f, height: h, width: w)
+            let seconds = Date().timeIntervalSince(t0)
+            OpProfile.stop()
+            if i == 0 { continue }    // warm-up
+            rows.append("\(f),\(w),\(h),\(String(format: "%.3f", seconds)),\(String(format: "%.1f", OpProfile.flops / 1e9)),\(Parallel.threads),\(BLAS.coreName)")
+            print(rows.last!)
+            if let out = env["IMG2VID_SWEEP_OUT"] { try rows.joined(separator: "\n").write(toFile: out, atomically: true, encoding: .utf8) }
+        }
+        XCTAssertEqual(rows.count, shapes.count)
+    }
+}
+
+/// Deterministic uniform test inputs in [-1, 1).
+struct SplitMix {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> Float {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return Float((z ^ (z >> 31)) >> 40) / Float(1 << 23) - 1
+    }
+    mutating func tensor(_ shape: [Int]) -> Tensor { Tensor(shape: shape, scalars: (0..<shape.reduce(1, *)).map { _ in next() }) }
 }
 
 /// Every weight all zeros, borrowed from one read-only anonymous mapping (untouched pages read
