@@ -15,6 +15,13 @@ final class PipelineParityTests: XCTestCase {
     /// Non-square (64x40: odd latent height, so the UNet upsamples to the skip size), 4 steps,
     /// guidance 1.0 -> 3.0, decode chunk 2 for 5 frames.
     func testTinyRunB() throws { try checkPipeline("tiny", trace: "trace-b") }
+    /// A second model from another config (Scripts/reference/svd_fixtures_tiny2.py): UNet with 3 levels of
+    /// [32, 64, 32] channels (two down/upsamplers, mid block at 32), layers_per_block [2, 1, 1],
+    /// transformer_layers_per_block [1, 1, 2], blocks [Down, Down, CrossAttnDown] / [CrossAttnUp, Up, Up],
+    /// 2 heads of dim 16; a 3-level VAE (latents at 1/4, scaling 0.13025); CLIP with quick_gelu and patch 16;
+    /// plain non-variant weight files in bf16 (UNet), fp16 (VAE) and fp32 (CLIP). Run: 40x24, 6 frames,
+    /// 3 steps, guidance 1.0 -> 2.0, decode chunk 4, fps 12, motion bucket 200, noise aug 0.1.
+    func testTiny2() throws { try checkPipeline("tiny2", trace: "trace-a") }
 
     func checkPipeline(_ name: String, trace traceName: String) throws {
         let trace = try Trace("\(name)/\(traceName).safetensors")
