@@ -24,7 +24,7 @@ let package = Package(
         .target(name: "Layers", dependencies: ["Tensor"], swiftSettings: hotLoopFlags),
         .target(name: "Media", dependencies: ["CFFmpeg", "CPNG", "Tensor"], swiftSettings: hotLoopFlags),
         .target(name: "Diffusion", dependencies: ["Tensor"], swiftSettings: hotLoopFlags),
-        .target(name: "SVD", dependencies: ["Tensor", "Layers", "Diffusion"], swiftSettings: hotLoopFlags),
+        .target(name: "SVD", dependencies: ["Tensor", "Layers", "Encoders", "Diffusion"], swiftSettings: hotLoopFlags),
         .target(name: "Encoders", dependencies: ["Tensor", "Layers"], swiftSettings: hotLoopFlags),
         .target(name: "ConceptGuidance", dependencies: ["Tensor", "Layers", "Diffusion", "Encoders"], swiftSettings: hotLoopFlags),
         .target(name: "Moderation", dependencies: ["Tensor", "Layers", "Media", "Encoders"], swiftSettings: hotLoopFlags),

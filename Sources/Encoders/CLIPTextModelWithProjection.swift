@@ -14,7 +14,7 @@ public struct CLIPTextModelWithProjection {
     public let config: CLIPTextModelConfig
     let tokenEmbedding: StoredTensor
     let positionEmbedding: StoredTensor
-    let layers: [CLIPTextModelLayer]
+    let layers: [CLIPEncoderLayer]
     let finalLayerNorm: LayerNorm
     let textProjection: Linear
 
@@ -30,7 +30,10 @@ public struct CLIPTextModelWithProjection {
         let d = config.hiddenSize
         tokenEmbedding = t["embeddings"]["token_embedding"].tensor("weight", [config.vocabSize, d])
         positionEmbedding = t["embeddings"]["position_embedding"].tensor("weight", [config.maxPositionEmbeddings, d])
-        layers = (0..<config.numHiddenLayers).map { CLIPTextModelLayer(t["encoder"]["layers"][$0], config: config) }
+        layers = (0..<config.numHiddenLayers).map {
+            CLIPEncoderLayer(t["encoder"]["layers"][$0], hiddenSize: config.hiddenSize, intermediateSize: config.intermediateSize,
+                             heads: config.numAttentionHeads, hiddenAct: config.hiddenAct, layerNormEps: config.layerNormEps, causal: true)
+        }
         finalLayerNorm = LayerNorm(t["final_layer_norm"], dim: d, eps: config.layerNormEps)
         textProjection = Linear(w["text_projection"], in: d, out: config.projectionDim, bias: false)
     }

@@ -1,3 +1,5 @@
+import Encoders
+
 /// transformers' CLIPVisionConfig (`image_encoder/config.json`), with its own field names.
 public struct CLIPVisionConfig: Codable, Equatable, Sendable {
     public var hiddenSize: Int = 1280
@@ -44,7 +46,7 @@ public struct CLIPVisionConfig: Codable, Equatable, Sendable {
 
     public func validate() throws {
         func fail(_ why: String) -> ModelConfigError { ModelConfigError(component: "image_encoder", problem: why) }
-        guard ["gelu", "quick_gelu", "gelu_new", "gelu_pytorch_tanh"].contains(hiddenAct) else {
+        guard CLIPEncoderLayer.supportedActivations.contains(hiddenAct) else {
             throw fail("hidden_act '\(hiddenAct)' is not supported (gelu, quick_gelu, gelu_new, gelu_pytorch_tanh)")
         }
         guard numAttentionHeads > 0, hiddenSize % numAttentionHeads == 0 else {

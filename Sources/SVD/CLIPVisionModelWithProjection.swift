@@ -1,3 +1,4 @@
+import Encoders
 import Layers
 import Tensor
 
@@ -28,7 +29,10 @@ public struct CLIPVisionModelWithProjection {
         classEmbedding = v["embeddings"].tensor("class_embedding", [d])
         positionEmbedding = v["embeddings"]["position_embedding"].tensor("weight", [positions, d])
         preLayerNorm = LayerNorm(v["pre_layrnorm"], dim: d, eps: config.layerNormEps)
-        layers = (0..<config.numHiddenLayers).map { CLIPEncoderLayer(v["encoder"]["layers"][$0], config: config) }
+        layers = (0..<config.numHiddenLayers).map {
+            CLIPEncoderLayer(v["encoder"]["layers"][$0], hiddenSize: d, intermediateSize: config.intermediateSize,
+                             heads: config.numAttentionHeads, hiddenAct: config.hiddenAct, layerNormEps: config.layerNormEps, causal: false)
+        }
         postLayerNorm = LayerNorm(v["post_layernorm"], dim: d, eps: config.layerNormEps)
         visualProjection = Linear(w["visual_projection"], in: d, out: config.projectionDim, bias: false)
     }

@@ -2,10 +2,12 @@ import Foundation
 import Layers
 import Tensor
 
-/// Mirrors transformers' CLIPEncoderLayer as the text tower runs it (models/clip/modeling_clip.py):
-/// pre-norm self-attention with a causal mask (`self_attn.{q,k,v,out}_proj`, all with bias, scale
-/// head_dim^-0.5, softmax over keys 0...i), then pre-norm MLP (`mlp.fc1`, activation, `mlp.fc2`), both residual.
-struct CLIPTextModelLayer {
+/// Mirrors transformers' CLIPEncoderLayer (models/clip/modeling_clip.py), shared by the vision
+/// tower (SVD's image encoder) and the text tower (concept guidance): pre-norm self-attention
+/// (`self_attn.{q,k,v,out}_proj`, all with bias, scale head_dim^-0.5; the text tower applies a
+/// causal mask, position i sees keys 0...i), then pre-norm MLP (`mlp.fc1`, activation from the
+/// config's `hidden_act`, `mlp.fc2`), both residual.
+public struct CLIPEncoderLayer {
     let layerNorm1: LayerNorm
     let qProj: Linear
     let kProj: Linear
@@ -16,26 +18,33 @@ struct CLIPTextModelLayer {
     let fc2: Linear
     let heads: Int
     let activation: String
+    let causal: Bool
 
-    init(_ w: WeightScope, config: CLIPTextModelConfig) {
-        let d = config.hiddenSize
-        layerNorm1 = LayerNorm(w["layer_norm1"], dim: d, eps: config.layerNormEps)
+    public init(_ w: WeightScope, hiddenSize d: Int, intermediateSize: Int, heads: Int, hiddenAct: String,
+                layerNormEps: Float, causal: Bool) {
+        layerNorm1 = LayerNorm(w["layer_norm1"], dim: d, eps: layerNormEps)
         qProj = Linear(w["self_attn"]["q_proj"], in: d, out: d)
         kProj = Linear(w["self_attn"]["k_proj"], in: d, out: d)
         vProj = Linear(w["self_attn"]["v_proj"], in: d, out: d)
         outProj = Linear(w["self_attn"]["out_proj"], in: d, out: d)
-        layerNorm2 = LayerNorm(w["layer_norm2"], dim: d, eps: config.layerNormEps)
-        fc1 = Linear(w["mlp"]["fc1"], in: d, out: config.intermediateSize)
-        fc2 = Linear(w["mlp"]["fc2"], in: config.intermediateSize, out: d)
-        heads = config.numAttentionHeads
-        activation = config.hiddenAct
+        layerNorm2 = LayerNorm(w["layer_norm2"], dim: d, eps: layerNormEps)
+        fc1 = Linear(w["mlp"]["fc1"], in: d, out: intermediateSize)
+        fc2 = Linear(w["mlp"]["fc2"], in: intermediateSize, out: d)
+        self.heads = heads
+        activation = hiddenAct
+        self.causal = causal
     }
 
+    /// The `hidden_act` names CLIP configs use (transformers' ACT2FN).
+    public static let supportedActivations = ["gelu", "quick_gelu", "gelu_new", "gelu_pytorch_tanh"]
+
     /// x [B, L, D] -> [B, L, D].
-    func callAsFunction(_ x: Tensor) -> Tensor {
+    public func callAsFunction(_ x: Tensor) -> Tensor {
         var h = x
         let n = layerNorm1(h)
-        addInPlace(&h, outProj(Self.causalAttention(query: qProj(n), key: kProj(n), value: vProj(n), heads: heads)))
+        let (q, k, v) = (qProj(n), kProj(n), vProj(n))
+        addInPlace(&h, outProj(causal ? Self.causalAttention(query: q, key: k, value: v, heads: heads)
+                                      : attention(query: q, key: k, value: v, heads: heads)))
         var m = fc1(layerNorm2(h))
         switch activation {
         case "quick_gelu": quickGeluInPlace(&m)
