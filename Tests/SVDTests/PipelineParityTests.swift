@@ -68,7 +68,13 @@ final class PipelineParityTests: XCTestCase {
         }
         assertClose(denoiser.latents, try trace.tensor("final_latents"), tolerance: 1e-3, "final latents")
 
-        let frames = RGBImage.frames(fromNormalizedTensor: pipeline.decode(denoiser.latents, chunkSize: p.decodeChunkSize))
+        let decoded = pipeline.decode(denoiser.latents, chunkSize: p.decodeChunkSize)   // [F, 3, H, W]
+        // Float frames before uint8 rounding: (x / 2 + 0.5).clamp(0, 1) in diffusers' [1, F, H, W, 3]
+        // layout. Stricter than PSNR on uint8 (catches a wrong VAE scaling factor, for example).
+        var unit = permute(decoded, [0, 2, 3, 1])
+        unit.withUnsafeMutableBufferPointer { u in for i in u.indices { u[i] = min(max(u[i] / 2 + 0.5, 0), 1) } }
+        assertClose(unit.reshaped([1] + unit.shape), try trace.tensor("frames"), tolerance: 1e-3, "float frames")
+        let frames = RGBImage.frames(fromNormalizedTensor: decoded)
         let expected = try trace.file.tensor("frames_u8")   // [1, F, H, W, 3] uint8, as diffusers returns them
         XCTAssertEqual(expected.dtype, .u8)
         XCTAssertEqual(frames.count, p.numFrames)
