@@ -50,8 +50,13 @@ public enum BufferPool {
     /// Buffers smaller than this go straight to malloc (which reuses small blocks already).
     public static let minimumBytes = 1 << 20
     /// Bytes the pool may hold while unused; 0 disables pooling. Counts toward the process's
-    /// RSS, so it is kept well below the working set (1 GiB by default).
-    nonisolated(unsafe) public static var limitBytes = 1 << 30
+    /// RSS, so it is kept well below the working set: 256 MiB by default (the f16 SVD-XT UNet
+    /// forward at 14x256x256 peaked at 4.25 GiB with 1 GiB, over half of PyTorch fp32's 7.58 GiB),
+    /// or `IMG2VID_BUFFER_POOL_MB` from the environment.
+    nonisolated(unsafe) public static var limitBytes: Int = {
+        if let v = ProcessInfo.processInfo.environment["IMG2VID_BUFFER_POOL_MB"], let mb = Int(v), mb >= 0 { return mb << 20 }
+        return 256 << 20
+    }()
 
     private static let lock = NSLock()
     nonisolated(unsafe) private static var free: [Int: [UnsafeMutableRawPointer]] = [:]
