@@ -13,6 +13,8 @@ public final class StableVideoDiffusionPipeline {
     public let vae: AutoencoderKLTemporalDecoder
     public let imageEncoder: CLIPVisionModelWithProjection
     public let schedulerConfig: SchedulerConfig
+    /// The model folder's own defaults (`img2vid.json`), empty when it has none.
+    public var modelDefaults = ModelDefaults()
 
     public init(unet: UNetSpatioTemporalConditionModel, vae: AutoencoderKLTemporalDecoder,
                 imageEncoder: CLIPVisionModelWithProjection, schedulerConfig: SchedulerConfig) {
@@ -30,12 +32,15 @@ public final class StableVideoDiffusionPipeline {
             throw ModelLoadingError.unsupportedPipeline(path: folder.path, className: name)
         }
         let scheduler = try folder.config(SchedulerConfig.self, component: "scheduler", name: "scheduler_config.json")
-        return StableVideoDiffusionPipeline(unet: try folder.loadUNet(), vae: try folder.loadVAE(),
-                                            imageEncoder: try folder.loadImageEncoder(), schedulerConfig: scheduler)
+        let pipeline = StableVideoDiffusionPipeline(unet: try folder.loadUNet(), vae: try folder.loadVAE(),
+                                                    imageEncoder: try folder.loadImageEncoder(), schedulerConfig: scheduler)
+        pipeline.modelDefaults = try ModelDefaults.load(folder)
+        return pipeline
     }
 
-    /// The pipeline's defaults for this model: frames from the UNet config, the rest as diffusers.
-    public var defaultParameters: SVDParameters { SVDParameters(numFrames: unet.config.numFrames) }
+    /// The pipeline's defaults for this model: frames from the UNet config, the rest as diffusers
+    /// unless the folder's `img2vid.json` sets them.
+    public var defaultParameters: SVDParameters { modelDefaults.applied(to: SVDParameters(numFrames: unet.config.numFrames)) }
 
     /// Pixel sizes must be multiples of the VAE's downscale factor (8 for SVD).
     public var sizeMultiple: Int { vae.downscale }
