@@ -397,7 +397,10 @@ final class Img2VidCLITests: XCTestCase {
             XCTAssertEqual(json["width"] as? Int, 64)
             XCTAssertEqual(json["height"] as? Int, 40)
             XCTAssertGreaterThan(json["peak_rss_bytes"] as? Int ?? 0, 1_000_000)
-            XCTAssertTrue(json["gflop"] is NSNull, "gflop is not counted yet")
+            // Work counted from the shapes (2 x multiply-adds of every GEMM, conv and attention).
+            let gflop = try XCTUnwrap(json["gflop"] as? Double, "\(component): gflop")
+            XCTAssertGreaterThan(gflop, 0, component)
+            XCTAssertEqual(try XCTUnwrap(json["gflops_per_s"] as? Double), gflop / median, accuracy: gflop / median * 1e-6 + 1e-12, component)
             XCTAssertGreaterThan(json["parameters"] as? Int ?? 0, 40_000)
         }
         // Real weights, and the table.
