@@ -34,6 +34,8 @@ b2 = ax[1].twinx()
 b2.plot(mp, [r["gflop"] / r["seconds"] for r in by_size], "s--", color="tab:orange")
 b2.set_ylabel("GFLOP/s", color="tab:orange")
 ax[1].set_title("UNet forward vs resolution")
+for axis in (ax[0], a2, ax[1], b2):
+    axis.set_ylim(bottom=0)  # from zero: the variation between shapes is small and must look small
 threads = rows[0].get("threads", "?")
 core = rows[0].get("blas_core", "?")
 fig.suptitle(f"img2vid, SVD-XT UNet, random f32 weights, {threads} threads, OpenBLAS {core}")
