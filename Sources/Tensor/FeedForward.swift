@@ -42,12 +42,16 @@ public func feedForwardGEGLU(_ x: Tensor, residual: inout Tensor, projWeight: Te
             let n = min(chunk, rows - r0)
             BLAS.sgemm(transB: true, m: n, n: inner2, k: dim, a: xs + r0 * dim, lda: dim, b: w1, ldb: dim, c: hidden, ldc: inner2)
             // GEGLU in place: hidden[r, 0..<inner] = (a + b1a) * gelu(gate + b1g); the output
-            // bias b2 goes onto the residual rows in the same pass.
+            // bias b2 goes onto the residual rows in the same pass. Two loops per row, each with
+            // one written pointer: one loop reading and writing both halves of the row is not
+            // vectorised (the halves alias as far as the compiler knows) and ran 3.7x slower.
             OpProfile.measure(.activation) {
                 Parallel.forRanges(n, minChunk: max(1, 16_384 / inner)) { range in
                     for r in range {
-                        let a = hidden + r * inner2, g = a + inner
-                        for j in 0..<inner { a[j] = (a[j] + b1[j]) * ActivationMath.gelu(g[j] + b1[inner + j]) }
+                        let a = hidden + r * inner2, g = a + inner, bGate = b1 + inner
+                        for j in 0..<inner { g[j] = ActivationMath.gelu(g[j] + bGate[j]) }
+                        let gelu = UnsafePointer(g)
+                        for j in 0..<inner { a[j] = (a[j] + b1[j]) * gelu[j] }
                         let o = res + (r0 + r) * dimOut
                         for j in 0..<dimOut { o[j] += b2[j] }
                     }
