@@ -1,5 +1,6 @@
 import ArgumentParser
 import Img2Vid
+import SVD
 
 /// The generation settings `generate` and `compare` share, named as diffusers'
 /// `StableVideoDiffusionPipeline.__call__` names them. Each one left out takes the model's default:
@@ -40,14 +41,14 @@ struct PipelineOptions: ParsableArguments {
     /// Puts these settings into `request`; those left out stay nil, so the model's defaults apply.
     func apply(to request: inout GenerationRequest) {
         request.numFrames = numFrames
-        request.steps = steps
-        request.width = width
-        request.height = height
-        request.fps = fps
-        request.motionBucketId = motionBucketId
-        request.noiseAugStrength = noiseAugStrength
-        request.minGuidanceScale = minGuidanceScale
-        request.maxGuidanceScale = maxGuidanceScale
-        request.decodeChunkSize = decodeChunkSize
+        request.settings.numInferenceSteps = steps
+        request.settings.width = width
+        request.settings.height = height
+        request.settings.fps = fps
+        request.settings.motionBucketId = motionBucketId
+        request.settings.noiseAugStrength = noiseAugStrength
+        request.settings.minGuidanceScale = minGuidanceScale
+        request.settings.maxGuidanceScale = maxGuidanceScale
+        request.settings.decodeChunkSize = decodeChunkSize
     }
 }
