@@ -32,15 +32,18 @@ let package = Package(
         .executableTarget(
             name: "Img2VidCLI",
             dependencies: ["Img2Vid", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
-        .testTarget(name: "TensorTests", dependencies: ["Tensor"], exclude: ["Fixtures"]),
-        .testTarget(name: "MediaTests", dependencies: ["Media", "Tensor"], exclude: ["Fixtures"]),
-        .testTarget(name: "DiffusionTests", dependencies: ["Diffusion", "Tensor"], exclude: ["Fixtures"]),
-        .testTarget(name: "SVDTests", dependencies: ["SVD", "Layers", "Diffusion", "Tensor", "Media"], exclude: ["Fixtures"]),
-        .testTarget(name: "EncodersTests", dependencies: ["Encoders", "Tensor"], exclude: ["Fixtures"]),
-        .testTarget(name: "ConceptGuidanceTests", dependencies: ["ConceptGuidance", "SVD", "Diffusion", "Tensor", "Media"], exclude: ["Fixtures"]),
-        .testTarget(name: "ModerationTests", dependencies: ["Moderation", "Media", "Tensor"], exclude: ["Fixtures"]),
+        // Helpers shared by the test targets (fixtures, tensor and frame comparisons); not shipped.
+        .target(name: "TestSupport", dependencies: ["Tensor"], path: "Tests/TestSupport"),
+        .target(name: "SVDTestSupport", dependencies: ["SVD", "TestSupport"], path: "Tests/SVDTestSupport"),
+        .testTarget(name: "TensorTests", dependencies: ["Tensor", "TestSupport"], exclude: ["Fixtures"]),
+        .testTarget(name: "MediaTests", dependencies: ["Media", "Tensor", "TestSupport"], exclude: ["Fixtures"]),
+        .testTarget(name: "DiffusionTests", dependencies: ["Diffusion", "Tensor", "TestSupport"], exclude: ["Fixtures"]),
+        .testTarget(name: "SVDTests", dependencies: ["SVD", "Layers", "Diffusion", "Tensor", "Media", "TestSupport", "SVDTestSupport"], exclude: ["Fixtures"]),
+        .testTarget(name: "EncodersTests", dependencies: ["Encoders", "Tensor", "TestSupport"], exclude: ["Fixtures"]),
+        .testTarget(name: "ConceptGuidanceTests", dependencies: ["ConceptGuidance", "SVD", "Diffusion", "Tensor", "Media", "TestSupport", "SVDTestSupport"], exclude: ["Fixtures"]),
+        .testTarget(name: "ModerationTests", dependencies: ["Moderation", "Media", "Tensor", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "ArchitectureTests", dependencies: []),
-        .testTarget(name: "Img2VidCLITests", dependencies: ["Media", "Tensor"], exclude: ["Fixtures"]),
+        .testTarget(name: "Img2VidCLITests", dependencies: ["Media", "Tensor", "TestSupport"], exclude: ["Fixtures"]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -11,7 +11,7 @@ public struct TextConceptEncoder {
         do {
             tokenizer = try CLIPTokenizer(folder: folder)
             model = try CLIPTextModelWithProjection.load(folder: folder)
-        } catch let e as CLIPTextModelError {
+        } catch let e as TextEncoderLoadError {
             throw ConceptGuidanceError.textEncoder(e.description)
         }
     }

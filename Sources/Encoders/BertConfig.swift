@@ -46,13 +46,13 @@ public struct BertConfig: Codable, Equatable, Sendable {
     /// Reads and checks a folder's `config.json`.
     public static func read(path: String) throws -> BertConfig {
         guard let data = FileManager.default.contents(atPath: path) else {
-            throw BertError.missingFile(path: path, hint: "a BERT model folder needs its config.json")
+            throw TextEncoderLoadError.missingFile(path: path, hint: "a BERT model folder needs its config.json")
         }
         let config: BertConfig
         do {
             config = try JSONDecoder().decode(BertConfig.self, from: data)
         } catch {
-            throw BertError.invalidFile(path: path, reason: "\(error)")
+            throw TextEncoderLoadError.invalidFile(path: path, reason: "\(error)")
         }
         try config.validate(path: path)
         return config
@@ -61,16 +61,16 @@ public struct BertConfig: Codable, Equatable, Sendable {
     /// The activations and embeddings this port implements.
     public func validate(path: String) throws {
         guard ["gelu", "gelu_new", "gelu_pytorch_tanh"].contains(hiddenAct) else {
-            throw BertError.unsupported(path: path, reason: "hidden_act '\(hiddenAct)' is not supported (gelu, gelu_new, gelu_pytorch_tanh)")
+            throw TextEncoderLoadError.unsupported(path: path, reason: "hidden_act '\(hiddenAct)' is not supported (gelu, gelu_new, gelu_pytorch_tanh)")
         }
         guard positionEmbeddingType == "absolute" else {
-            throw BertError.unsupported(path: path, reason: "position_embedding_type '\(positionEmbeddingType)' is not supported (absolute)")
+            throw TextEncoderLoadError.unsupported(path: path, reason: "position_embedding_type '\(positionEmbeddingType)' is not supported (absolute)")
         }
         guard numAttentionHeads > 0, hiddenSize > 0, hiddenSize % numAttentionHeads == 0 else {
-            throw BertError.unsupported(path: path, reason: "hidden_size \(hiddenSize) is not divisible by \(numAttentionHeads) heads")
+            throw TextEncoderLoadError.unsupported(path: path, reason: "hidden_size \(hiddenSize) is not divisible by \(numAttentionHeads) heads")
         }
         guard vocabSize > 0, maxPositionEmbeddings > 0, typeVocabSize > 0, numHiddenLayers >= 0, intermediateSize > 0 else {
-            throw BertError.invalidFile(path: path, reason: "sizes must be positive")
+            throw TextEncoderLoadError.invalidFile(path: path, reason: "sizes must be positive")
         }
     }
 }

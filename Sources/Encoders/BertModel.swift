@@ -31,17 +31,17 @@ public struct BertModel {
         func path(_ name: String) -> String { (folder as NSString).appendingPathComponent(name) }
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: folder, isDirectory: &isDirectory), isDirectory.boolValue else {
-            throw BertError.missingFile(path: folder, hint: "a BERT model is a folder with config.json and model.safetensors")
+            throw TextEncoderLoadError.missingFile(path: folder, hint: "a BERT model is a folder with config.json and model.safetensors")
         }
         let config = try BertConfig.read(path: path("config.json"))
         guard let file = ["model.safetensors", "model.safetensors.index.json"].map(path).first(where: { FileManager.default.fileExists(atPath: $0) }) else {
-            throw BertError.missingFile(path: path("model.safetensors"), hint: "the BERT weights must be in safetensors format")
+            throw TextEncoderLoadError.missingFile(path: path("model.safetensors"), hint: "the BERT weights must be in safetensors format")
         }
         let checkpoint: SafeTensorsCheckpoint
         do {
             checkpoint = try SafeTensorsCheckpoint(path: file)
         } catch {
-            throw BertError.invalidFile(path: file, reason: "\(error)")
+            throw TextEncoderLoadError.invalidFile(path: file, reason: "\(error)")
         }
         let prefixed = checkpoint.entry("bert.embeddings.word_embeddings.weight") != nil
         let source = CheckpointWeights(checkpoint) { key in
@@ -50,7 +50,7 @@ public struct BertModel {
         }
         let root = WeightScope(source)
         let model = BertModel(config: config, weights: prefixed ? root["bert"] : root)
-        do { try source.finish() } catch { throw BertError.weights(path: file, reason: "\(error)") }
+        do { try source.finish() } catch { throw TextEncoderLoadError.weights(path: file, reason: "\(error)") }
         return model
     }
 

@@ -59,22 +59,22 @@ public struct CLIPTextModelConfig: Decodable, Equatable, Sendable {
                 return (text, true)
             }
             if let type = outer.model_type, type == "clip_vision_model" {
-                throw CLIPTextModelError.unsupported(path: path, reason: "this is a CLIP vision model; --text-encoder needs a CLIPModel or CLIPTextModelWithProjection folder")
+                throw TextEncoderLoadError.unsupported(path: path, reason: "this is a CLIP vision model; --text-encoder needs a CLIPModel or CLIPTextModelWithProjection folder")
             }
             return (try JSONDecoder().decode(CLIPTextModelConfig.self, from: data), false)
-        } catch let e as CLIPTextModelError {
+        } catch let e as TextEncoderLoadError {
             throw e
         } catch {
-            throw CLIPTextModelError.invalidFile(path: path, reason: "\(error)")
+            throw TextEncoderLoadError.invalidFile(path: path, reason: "\(error)")
         }
     }
 
     func validate(path: String) throws {
         guard ["gelu", "quick_gelu", "gelu_new", "gelu_pytorch_tanh"].contains(hiddenAct) else {
-            throw CLIPTextModelError.unsupported(path: path, reason: "hidden_act '\(hiddenAct)' is not supported (gelu, quick_gelu, gelu_new, gelu_pytorch_tanh)")
+            throw TextEncoderLoadError.unsupported(path: path, reason: "hidden_act '\(hiddenAct)' is not supported (gelu, quick_gelu, gelu_new, gelu_pytorch_tanh)")
         }
         guard numAttentionHeads > 0, hiddenSize % numAttentionHeads == 0 else {
-            throw CLIPTextModelError.unsupported(path: path, reason: "hidden_size \(hiddenSize) is not divisible by \(numAttentionHeads) heads")
+            throw TextEncoderLoadError.unsupported(path: path, reason: "hidden_size \(hiddenSize) is not divisible by \(numAttentionHeads) heads")
         }
     }
 }

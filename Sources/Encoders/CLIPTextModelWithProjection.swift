@@ -43,24 +43,24 @@ public struct CLIPTextModelWithProjection {
         func path(_ name: String) -> String { (folder as NSString).appendingPathComponent(name) }
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: folder, isDirectory: &isDirectory), isDirectory.boolValue else {
-            throw CLIPTextModelError.missingFile(path: folder, hint: "--text-encoder takes a transformers CLIPModel or CLIPTextModelWithProjection folder")
+            throw TextEncoderLoadError.missingFile(path: folder, hint: "--text-encoder takes a transformers CLIPModel or CLIPTextModelWithProjection folder")
         }
         guard let data = FileManager.default.contents(atPath: path("config.json")) else {
-            throw CLIPTextModelError.missingFile(path: path("config.json"), hint: "--text-encoder takes a transformers CLIPModel or CLIPTextModelWithProjection folder")
+            throw TextEncoderLoadError.missingFile(path: path("config.json"), hint: "--text-encoder takes a transformers CLIPModel or CLIPTextModelWithProjection folder")
         }
         let (config, _) = try CLIPTextModelConfig.read(data, path: path("config.json"))
         try config.validate(path: path("config.json"))
         guard let file = ["model.safetensors", "model.safetensors.index.json"].map(path).first(where: { FileManager.default.fileExists(atPath: $0) }) else {
-            throw CLIPTextModelError.missingFile(path: path("model.safetensors"), hint: "the text encoder's weights must be in safetensors format")
+            throw TextEncoderLoadError.missingFile(path: path("model.safetensors"), hint: "the text encoder's weights must be in safetensors format")
         }
         let source: CheckpointWeights
         do {
             source = CheckpointWeights(try SafeTensorsCheckpoint(path: file), ignoring: isIgnoredKey)
         } catch {
-            throw CLIPTextModelError.invalidFile(path: file, reason: "\(error)")
+            throw TextEncoderLoadError.invalidFile(path: file, reason: "\(error)")
         }
         let model = CLIPTextModelWithProjection(config: config, weights: WeightScope(source))
-        do { try source.finish() } catch { throw CLIPTextModelError.weights(path: file, reason: "\(error)") }
+        do { try source.finish() } catch { throw TextEncoderLoadError.weights(path: file, reason: "\(error)") }
         return model
     }
 

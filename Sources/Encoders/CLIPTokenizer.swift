@@ -42,24 +42,24 @@ public final class CLIPTokenizer: @unchecked Sendable {
     public convenience init(folder: String) throws {
         func path(_ name: String) -> String { (folder as NSString).appendingPathComponent(name) }
         guard let vocabData = FileManager.default.contents(atPath: path("vocab.json")) else {
-            throw CLIPTextModelError.missingFile(path: path("vocab.json"), hint: "a CLIP tokenizer needs vocab.json and merges.txt beside the text encoder's config.json")
+            throw TextEncoderLoadError.missingFile(path: path("vocab.json"), hint: "a CLIP tokenizer needs vocab.json and merges.txt beside the text encoder's config.json")
         }
         guard let mergesData = FileManager.default.contents(atPath: path("merges.txt")),
               let mergesText = String(data: mergesData, encoding: .utf8) else {
-            throw CLIPTextModelError.missingFile(path: path("merges.txt"), hint: "a CLIP tokenizer needs vocab.json and merges.txt beside the text encoder's config.json")
+            throw TextEncoderLoadError.missingFile(path: path("merges.txt"), hint: "a CLIP tokenizer needs vocab.json and merges.txt beside the text encoder's config.json")
         }
         let vocabulary: [String: Int]
         do {
             vocabulary = try JSONDecoder().decode([String: Int].self, from: vocabData)
         } catch {
-            throw CLIPTextModelError.invalidFile(path: path("vocab.json"), reason: "\(error)")
+            throw TextEncoderLoadError.invalidFile(path: path("vocab.json"), reason: "\(error)")
         }
         var merges: [(String, String)] = []
         for line in mergesText.split(separator: "\n", omittingEmptySubsequences: true) {
             if line.hasPrefix("#version") { continue }
             let parts = line.split(separator: " ")
             guard parts.count == 2 else {
-                throw CLIPTextModelError.invalidFile(path: path("merges.txt"), reason: "line '\(line)' is not two symbols")
+                throw TextEncoderLoadError.invalidFile(path: path("merges.txt"), reason: "line '\(line)' is not two symbols")
             }
             merges.append((String(parts[0]), String(parts[1])))
         }
@@ -78,7 +78,7 @@ public final class CLIPTokenizer: @unchecked Sendable {
 
     public init(vocabulary: [String: Int], merges: [(String, String)], padToken: String = "<|endoftext|>", maxLength: Int = 77) throws {
         guard let bos = vocabulary[Self.bosToken], let eos = vocabulary[Self.eosToken] else {
-            throw CLIPTextModelError.invalidFile(path: "vocab.json", reason: "the vocabulary lacks \(Self.bosToken) or \(Self.eosToken)")
+            throw TextEncoderLoadError.invalidFile(path: "vocab.json", reason: "the vocabulary lacks \(Self.bosToken) or \(Self.eosToken)")
         }
         self.vocabulary = vocabulary
         var ranks: [Pair: Int] = [:]

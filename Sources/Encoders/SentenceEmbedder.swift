@@ -44,13 +44,13 @@ public final class SentenceEmbedder {
         func path(_ name: String) -> String { (folder as NSString).appendingPathComponent(name) }
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: folder, isDirectory: &isDirectory), isDirectory.boolValue else {
-            throw BertError.missingFile(path: folder, hint: "a sentence-embedding model is a sentence-transformers folder (Scripts/fetch-minilm writes Weights/moderation/all-MiniLM-L6-v2)")
+            throw TextEncoderLoadError.missingFile(path: folder, hint: "a sentence-embedding model is a sentence-transformers folder (Scripts/fetch-minilm writes Weights/moderation/all-MiniLM-L6-v2)")
         }
         var poolingFolder: String?
         var normalize = false
         if let data = FileManager.default.contents(atPath: path("modules.json")) {
             guard let modules = (try? JSONSerialization.jsonObject(with: data)) as? [[String: Any]] else {
-                throw BertError.invalidFile(path: path("modules.json"), reason: "not a JSON list of modules")
+                throw TextEncoderLoadError.invalidFile(path: path("modules.json"), reason: "not a JSON list of modules")
             }
             for (i, module) in modules.enumerated() {
                 let type = module["type"] as? String ?? ""
@@ -58,12 +58,12 @@ public final class SentenceEmbedder {
                 switch name {
                 case "Transformer":
                     guard i == 0, (module["path"] as? String ?? "").isEmpty else {
-                        throw BertError.unsupported(path: path("modules.json"), reason: "the Transformer module must come first, in the folder itself")
+                        throw TextEncoderLoadError.unsupported(path: path("modules.json"), reason: "the Transformer module must come first, in the folder itself")
                     }
                 case "Pooling": poolingFolder = path(module["path"] as? String ?? "")
                 case "Normalize": normalize = true
                 default:
-                    throw BertError.unsupported(path: path("modules.json"), reason: "module \(type) is not supported (Transformer, Pooling, Normalize)")
+                    throw TextEncoderLoadError.unsupported(path: path("modules.json"), reason: "module \(type) is not supported (Transformer, Pooling, Normalize)")
                 }
             }
         }
@@ -72,12 +72,12 @@ public final class SentenceEmbedder {
             let file = (poolingFolder as NSString).appendingPathComponent("config.json")
             guard let data = FileManager.default.contents(atPath: file),
                   let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
-                throw BertError.missingFile(path: file, hint: "the Pooling module needs its config.json")
+                throw TextEncoderLoadError.missingFile(path: file, hint: "the Pooling module needs its config.json")
             }
             var modes: [Pooling] = []
             if let mode = object["pooling_mode"] as? String {
                 guard let m = Pooling(rawValue: mode) else {
-                    throw BertError.unsupported(path: file, reason: "pooling mode '\(mode)' is not supported (mean, cls)")
+                    throw TextEncoderLoadError.unsupported(path: file, reason: "pooling mode '\(mode)' is not supported (mean, cls)")
                 }
                 modes = [m]
             } else {
@@ -85,12 +85,12 @@ public final class SentenceEmbedder {
                     switch key {
                     case "pooling_mode_mean_tokens": modes.append(.mean)
                     case "pooling_mode_cls_token": modes.append(.cls)
-                    default: throw BertError.unsupported(path: file, reason: "\(key) is not supported (mean or cls pooling)")
+                    default: throw TextEncoderLoadError.unsupported(path: file, reason: "\(key) is not supported (mean or cls pooling)")
                     }
                 }
             }
             guard modes.count == 1 else {
-                throw BertError.unsupported(path: file, reason: "exactly one pooling mode (mean or cls) must be on, found \(modes.count)")
+                throw TextEncoderLoadError.unsupported(path: file, reason: "exactly one pooling mode (mean or cls) must be on, found \(modes.count)")
             }
             pooling = modes[0]
         }
@@ -99,17 +99,17 @@ public final class SentenceEmbedder {
         var maxLength = min(tokenizer.maxLength, model.config.maxPositionEmbeddings)
         if let data = FileManager.default.contents(atPath: path("sentence_bert_config.json")) {
             guard let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
-                throw BertError.invalidFile(path: path("sentence_bert_config.json"), reason: "not a JSON object")
+                throw TextEncoderLoadError.invalidFile(path: path("sentence_bert_config.json"), reason: "not a JSON object")
             }
             if let m = object["max_seq_length"] as? Int {
                 guard m >= 2 && m <= model.config.maxPositionEmbeddings else {
-                    throw BertError.invalidFile(path: path("sentence_bert_config.json"),
+                    throw TextEncoderLoadError.invalidFile(path: path("sentence_bert_config.json"),
                                                 reason: "max_seq_length \(m) outside 2...\(model.config.maxPositionEmbeddings)")
                 }
                 maxLength = m
             }
             if (object["do_lower_case"] as? Bool) == true && !tokenizer.lowercase {
-                throw BertError.unsupported(path: path("sentence_bert_config.json"), reason: "do_lower_case over a cased tokenizer is not supported")
+                throw TextEncoderLoadError.unsupported(path: path("sentence_bert_config.json"), reason: "do_lower_case over a cased tokenizer is not supported")
             }
         }
         self.init(tokenizer: tokenizer, model: model, maxSequenceLength: maxLength, pooling: pooling, normalize: normalize)

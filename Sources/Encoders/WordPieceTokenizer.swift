@@ -40,10 +40,10 @@ public final class WordPieceTokenizer: @unchecked Sendable {
     public convenience init(folder: String) throws {
         func path(_ name: String) -> String { (folder as NSString).appendingPathComponent(name) }
         guard let data = FileManager.default.contents(atPath: path("vocab.txt")) else {
-            throw BertError.missingFile(path: path("vocab.txt"), hint: "a WordPiece tokenizer needs the model's vocab.txt (one token per line)")
+            throw TextEncoderLoadError.missingFile(path: path("vocab.txt"), hint: "a WordPiece tokenizer needs the model's vocab.txt (one token per line)")
         }
         guard let text = String(data: data, encoding: .utf8) else {
-            throw BertError.invalidFile(path: path("vocab.txt"), reason: "not UTF-8 text")
+            throw TextEncoderLoadError.invalidFile(path: path("vocab.txt"), reason: "not UTF-8 text")
         }
         // Python's `load_vocab`: one token per line, the trailing newline removed, nothing else stripped.
         var tokens = text.components(separatedBy: "\n")
@@ -53,7 +53,7 @@ public final class WordPieceTokenizer: @unchecked Sendable {
         for file in ["special_tokens_map.json", "tokenizer_config.json"] {
             guard let data = FileManager.default.contents(atPath: path(file)) else { continue }
             guard let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
-                throw BertError.invalidFile(path: path(file), reason: "not a JSON object")
+                throw TextEncoderLoadError.invalidFile(path: path(file), reason: "not a JSON object")
             }
             if let v = object["do_lower_case"] as? Bool { lowercase = v }
             if let v = object["strip_accents"] as? Bool { strip = v }
@@ -81,7 +81,7 @@ public final class WordPieceTokenizer: @unchecked Sendable {
         for (i, t) in tokens.enumerated() { vocabulary[t] = i }
         func id(_ token: String) throws -> Int {
             guard let id = vocabulary[token] else {
-                throw BertError.invalidFile(path: "vocab.txt", reason: "the vocabulary lacks the special token \(token)")
+                throw TextEncoderLoadError.invalidFile(path: "vocab.txt", reason: "the vocabulary lacks the special token \(token)")
             }
             return id
         }

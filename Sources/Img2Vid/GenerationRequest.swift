@@ -15,16 +15,10 @@ public struct GenerationRequest: Sendable {
     public var crf: Int?
     public var outputFPS: Int?
 
+    /// Frames to generate; setting it also decodes them all at once unless `settings.decodeChunkSize` is set.
     public var numFrames: Int?
-    public var steps: Int?
-    public var width: Int?
-    public var height: Int?
-    public var fps: Int?
-    public var motionBucketId: Int?
-    public var noiseAugStrength: Float?
-    public var minGuidanceScale: Float?
-    public var maxGuidanceScale: Float?
-    public var decodeChunkSize: Int?
+    /// The other pipeline settings asked for (`--steps`, `--width`, ...).
+    public var settings = SVDParameterOverrides()
     public var seed: UInt64 = 0
 
     /// Every piece of user text (`--prompt`, text concepts). The model ignores it; the moderation
@@ -48,15 +42,7 @@ public struct GenerationRequest: Sendable {
     public func parameters(defaults: SVDParameters) -> SVDParameters {
         var p = defaults
         if let v = numFrames { p.numFrames = v; p.decodeChunkSize = v }
-        if let v = steps { p.numInferenceSteps = v }
-        if let v = width { p.width = v }
-        if let v = height { p.height = v }
-        if let v = fps { p.fps = v }
-        if let v = motionBucketId { p.motionBucketId = v }
-        if let v = noiseAugStrength { p.noiseAugStrength = v }
-        if let v = minGuidanceScale { p.minGuidanceScale = v }
-        if let v = maxGuidanceScale { p.maxGuidanceScale = v }
-        if let v = decodeChunkSize { p.decodeChunkSize = v }
+        p = settings.applied(to: p)
         p.seed = seed
         return p
     }

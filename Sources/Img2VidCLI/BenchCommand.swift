@@ -11,22 +11,30 @@ struct BenchCommand: ParsableCommand {
         commandName: "bench",
         abstract: "Time model components (real architecture, random or real weights).",
         discussion: """
-            Components: unet (one forward, batch 1), image-encoder (one CLIP forward), vae-encode,
-            vae-decode (all frames as one chunk, or --decode-chunk-size N), step (one denoising step:
-            the UNet on the guidance batch of 2, plus a concept branch with --guidance PRESET, and the
-            Euler step), pipeline (a whole generation without writing a video). --cfg runs the unet
-            component on the guidance batch of 2. gflop counts 2 x multiply-adds of every GEMM, conv
-            and attention from the shapes (as torch.utils.flop_counter), on the first timed run.
-            Inputs are deterministic random tensors. Without a model download, --config with
-            --random-weights builds the real architecture from its configs (SVD-XT: the UNet alone
-            is 1.5 B parameters, 6.1 GB in f32; --weights-dtype f16 halves that).
+            Components: unet (one forward, batch 1), image-encoder (one CLIP forward), vae-encode, \
+            vae-decode (all frames as one chunk, or --decode-chunk-size N), step (one denoising \
+            step: the UNet on the guidance batch of 2, plus a concept branch with --guidance \
+            PRESET, and the Euler step), pipeline (a whole generation without writing a video). \
+            --cfg runs the unet component on the guidance batch of 2.
+
+            gflop counts 2 x multiply-adds of every GEMM, conv and attention from the shapes (as \
+            torch.utils.flop_counter), on the first timed run. Inputs are deterministic random \
+            tensors.
+
+            Without a model download, --config with --random-weights builds the real architecture \
+            from its configs (SVD-XT: the UNet alone is 1.5 B parameters, 6.1 GB in f32; \
+            --weights-dtype f16 halves that).
 
             Examples:
-              img2vid bench --config Models/svd-xt --random-weights --component unet --num-frames 8 --width 256 --height 256
-              img2vid bench --model Weights/stable-video-diffusion-img2vid-xt --variant fp16 --component step --runs 3 --json
-              OPENBLAS_CORETYPE=SkylakeX img2vid bench --config Models/svd-xt --random-weights --component vae-decode --threads 2
+              img2vid bench --config Models/svd-xt --random-weights --component unet \\
+                  --num-frames 8 --width 256 --height 256
+              img2vid bench --model Weights/stable-video-diffusion-img2vid-xt \\
+                  --variant fp16 --component step --runs 3 --json
+              OPENBLAS_CORETYPE=SkylakeX img2vid bench --config Models/svd-xt \\
+                  --random-weights --component vae-decode --threads 2
 
-            Exit codes: 0 ok, 2 usage error, 4 bad model or weights, 130 interrupted, 1 anything else.
+            Exit codes: 0 ok, 2 usage error, 4 bad model or weights, 130 interrupted, \
+            1 anything else.
             """
     )
 

@@ -15,13 +15,17 @@ struct CompareCommand: ParsableCommand {
         commandName: "compare",
         abstract: "Generate the same seed with several guidance settings, side by side.",
         discussion: """
-            Every variant starts from the same noise (same seed); only the guidance differs. The model is loaded
-            once. The JSON report (--json) gives, per variant: seconds per stage and per step, per step the share
-            of elements the safety term touched (mu > 0) and the norm of gamma, and the cosine similarity of each
-            output frame's image embedding (through the model's image encoder) to each concept.
+            Every variant starts from the same noise (same seed); only the guidance differs. The \
+            model is loaded once. Settings left out take the model's defaults, as in generate.
+
+            The JSON report (--json) gives, per variant: seconds per stage and per step, per step \
+            the share of elements the safety term touched (mu > 0) and the norm of gamma, and the \
+            cosine similarity of each output frame's image embedding (through the model's image \
+            encoder) to each concept.
 
             Example:
-              img2vid compare --image in.png --output cmp.mp4 --avoid-image smoke.png --guidance off,medium,strong --json
+              img2vid compare --image in.png --output cmp.mp4 --avoid-image smoke.png \\
+                  --guidance off,medium,strong --json
             """)
 
     @Option(help: "Input image (PNG, JPEG or WebP).")
@@ -36,26 +40,7 @@ struct CompareCommand: ParsableCommand {
     @OptionGroup var concepts: ConceptOptions
     @OptionGroup var model: ModelOptions
 
-    @Option(help: "Frames to generate (default: the model's num_frames).")
-    var numFrames: Int?
-    @Option(help: "Denoising steps (default 25).")
-    var steps: Int?
-    @Option(help: "Width in pixels (default: the model's).")
-    var width: Int?
-    @Option(help: "Height in pixels (default: the model's).")
-    var height: Int?
-    @Option(help: "Frame rate (default 7).")
-    var fps: Int?
-    @Option(help: "Amount of motion, 0 to 255 (default 127).")
-    var motionBucketId: Int?
-    @Option(help: "Noise added to the conditioning image (default 0.02).")
-    var noiseAugStrength: Float?
-    @Option(help: "Guidance scale of the first frame (default 1.0).")
-    var minGuidanceScale: Float?
-    @Option(help: "Guidance scale of the last frame (default 3.0).")
-    var maxGuidanceScale: Float?
-    @Option(help: "Frames decoded at a time (default: all).")
-    var decodeChunkSize: Int?
+    @OptionGroup var pipelineOptions: PipelineOptions
     @Option(help: "Random seed shared by every variant.")
     var seed: UInt64 = 0
     @Option(help: "How to bring the image to --width x --height: crop, fit or stretch.")
@@ -127,16 +112,7 @@ struct CompareCommand: ParsableCommand {
 
         // The settings as `generate` would take them (model defaults, then these flags).
         var request = GenerationRequest(imagePath: image, outputPath: output, modelPath: try model.resolvedPath())
-        request.numFrames = numFrames
-        request.steps = steps
-        request.width = width
-        request.height = height
-        request.fps = fps
-        request.motionBucketId = motionBucketId
-        request.noiseAugStrength = noiseAugStrength
-        request.minGuidanceScale = minGuidanceScale
-        request.maxGuidanceScale = maxGuidanceScale
-        request.decodeChunkSize = decodeChunkSize
+        pipelineOptions.apply(to: &request)
         request.seed = seed
 
         let format = try ConceptsCommand.guarded { try VideoFormat.forPath(output) }

@@ -8,17 +8,22 @@ struct GenerateCommand: ParsableCommand {
         commandName: "generate",
         abstract: "Generate a video from one image.",
         discussion: """
-            Settings left out take the model's defaults (SVD-XT: 25 frames, 1024x576, 25 steps,
-            fps 7, motion bucket 127, noise augmentation 0.02, guidance 1.0 to 3.0).
-            The output format follows the extension: .mp4 (H.264), .mkv (H.264), .webm (VP9), .gif.
-            The video is written to a temporary file beside the output and renamed into place when
+            Settings left out take the model's defaults: the frame count of its UNet config, what its \
+            img2vid.json sets (the bundled demo model has one), and diffusers' pipeline defaults for \
+            the rest (SVD-XT: 25 frames, 1024x576, 25 steps, fps 7, motion bucket 127, noise \
+            augmentation 0.02, guidance 1.0 to 3.0).
+
+            The output format follows the extension: .mp4 (H.264), .mkv (H.264), .webm (VP9), .gif. \
+            The video is written to a temporary file beside the output and renamed into place when \
             complete: a failure or Ctrl-C leaves nothing at the output path.
 
             Examples:
               img2vid generate --image photo.jpg --output clip.mp4
-              img2vid generate --image photo.jpg --output clip.webm --model Weights/stable-video-diffusion-img2vid-xt \\
-                  --variant fp16 --num-frames 14 --width 512 --height 320 --steps 15 --seed 7
-              img2vid generate --image photo.png --output clip.gif --seed 3 --save-frames frames/ --json
+              img2vid generate --image photo.jpg --output clip.webm \\
+                  --model Weights/stable-video-diffusion-img2vid-xt --variant fp16 \\
+                  --num-frames 14 --width 512 --height 320 --steps 15 --seed 7
+              img2vid generate --image photo.png --output clip.gif --seed 3 \\
+                  --save-frames frames/ --json
 
             Exit codes: 0 ok, 2 usage error, 3 bad input image, 4 bad model or weights,
             5 rejected by moderation, 130 interrupted, 1 anything else.
@@ -33,38 +38,10 @@ struct GenerateCommand: ParsableCommand {
 
     @OptionGroup var model: ModelOptions
 
-    @Option(help: "Frames to generate (default: the model's num_frames).")
-    var numFrames: Int?
-
-    @Option(help: "Denoising steps (default 25).")
-    var steps: Int?
-
-    @Option(help: "Width in pixels, a multiple of 64 for SVD (default: the model's).")
-    var width: Int?
-
-    @Option(help: "Height in pixels, a multiple of 64 for SVD (default: the model's).")
-    var height: Int?
-
-    @Option(help: "Frame rate the model is conditioned on and the video plays at (default 7).")
-    var fps: Int?
+    @OptionGroup var pipelineOptions: PipelineOptions
 
     @Option(help: "Frame rate of the written video, if different from --fps.")
     var outputFps: Int?
-
-    @Option(help: "Amount of motion, 0 (still) to 255 (most) (default 127).")
-    var motionBucketId: Int?
-
-    @Option(help: "Noise added to the conditioning image (default 0.02).")
-    var noiseAugStrength: Float?
-
-    @Option(help: "Guidance scale of the first frame (default 1.0).")
-    var minGuidanceScale: Float?
-
-    @Option(help: "Guidance scale of the last frame (default 3.0).")
-    var maxGuidanceScale: Float?
-
-    @Option(help: "Frames decoded at a time: lower uses less memory (default: all frames).")
-    var decodeChunkSize: Int?
 
     @Option(help: "Random seed: the same seed gives the same video as diffusers on CPU.")
     var seed: UInt64 = 0
@@ -106,16 +83,7 @@ struct GenerateCommand: ParsableCommand {
         request.saveFramesDirectory = saveFrames
         request.crf = crf
         request.outputFPS = outputFps
-        request.numFrames = numFrames
-        request.steps = steps
-        request.width = width
-        request.height = height
-        request.fps = fps
-        request.motionBucketId = motionBucketId
-        request.noiseAugStrength = noiseAugStrength
-        request.minGuidanceScale = minGuidanceScale
-        request.maxGuidanceScale = maxGuidanceScale
-        request.decodeChunkSize = decodeChunkSize
+        pipelineOptions.apply(to: &request)
         request.seed = seed
         request.conceptGuidance = guidance.settings
         request.userTexts = moderation.texts + request.conceptTexts

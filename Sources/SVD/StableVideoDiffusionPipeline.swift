@@ -14,7 +14,7 @@ public final class StableVideoDiffusionPipeline {
     public let imageEncoder: CLIPVisionModelWithProjection
     public let schedulerConfig: SchedulerConfig
     /// The model folder's own defaults (`img2vid.json`), empty when it has none.
-    public var modelDefaults = ModelDefaults()
+    public var modelDefaults = SVDParameterOverrides()
 
     public init(unet: UNetSpatioTemporalConditionModel, vae: AutoencoderKLTemporalDecoder,
                 imageEncoder: CLIPVisionModelWithProjection, schedulerConfig: SchedulerConfig) {

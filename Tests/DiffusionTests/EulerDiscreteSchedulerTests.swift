@@ -1,6 +1,7 @@
 import Diffusion
 import Foundation
 import Tensor
+import TestSupport
 import XCTest
 
 /// EulerDiscreteScheduler against diffusers 0.42 (Scripts/reference/diffusion_fixtures.py ->

@@ -1,5 +1,6 @@
 import Diffusion
 import Foundation
+import TestSupport
 import XCTest
 
 final class SchedulerConfigTests: XCTestCase {

@@ -1,6 +1,7 @@
 import Diffusion
 import Foundation
 import Tensor
+import TestSupport
 import XCTest
 
 /// TorchGenerator against numbers torch 2.15 printed (Scripts/reference/diffusion_fixtures.py ->

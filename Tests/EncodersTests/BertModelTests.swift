@@ -1,6 +1,7 @@
 import Encoders
 import Foundation
 import Tensor
+import TestSupport
 import XCTest
 
 /// BertModel against transformers' BertModel on a seeded random-weight model (hidden 32, 2 layers,
@@ -9,7 +10,7 @@ import XCTest
 /// padded ones included (the reference computes them too).
 final class BertModelTests: XCTestCase {
     func testLastHiddenStateMatchesTransformers() throws {
-        let fixture = try SafeTensorsFile(path: bertFixturePath("bert_tiny.safetensors"))
+        let fixture = try SafeTensorsFile(path: fixturePath("bert_tiny.safetensors"))
         let rows = { (name: String) throws -> [[Int]] in
             let flat = try bertInts(fixture.tensor(name))
             return (0..<3).map { Array(flat[($0 * 12)..<(($0 + 1) * 12)]) }
@@ -18,19 +19,19 @@ final class BertModelTests: XCTestCase {
         XCTAssertEqual(mask[2].filter { $0 == 0 }.count, 8)
         let expected = try fixture.tensor("model.last_hidden_state").floatTensor()
 
-        let model = try BertModel.load(folder: bertFixturePath("bert-tiny"))
+        let model = try BertModel.load(folder: fixturePath("bert-tiny"))
         XCTAssertEqual(model.config.hiddenSize, 32)
         XCTAssertEqual(model.config.numHiddenLayers, 2)
         let hidden = model(ids, attentionMask: mask, tokenTypeIds: types)
         XCTAssertEqual(hidden.shape, [3, 12, 32])
-        XCTAssertLessThanOrEqual(bertRelativeError(hidden, expected), 1e-5)
+        XCTAssertLessThanOrEqual(maxRelativeError(hidden, expected), 1e-5)
 
         // A padded row run alone, without its padding, gives the same rows for its real tokens.
         let alone = model([Array(ids[2][0..<4])], tokenTypeIds: [Array(types[2][0..<4])])
-        XCTAssertLessThanOrEqual(bertRelativeError(alone, slice(slice(expected, axis: 0, range: 2..<3), axis: 1, range: 0..<4)), 1e-5)
+        XCTAssertLessThanOrEqual(maxRelativeError(alone, slice(slice(expected, axis: 0, range: 2..<3), axis: 1, range: 0..<4)), 1e-5)
         // Without the mask the padded rows differ: the mask is what the parity above depends on.
         let unmasked = model(ids, tokenTypeIds: types)
-        XCTAssertGreaterThan(bertRelativeError(unmasked, expected), 1e-2)
+        XCTAssertGreaterThan(maxRelativeError(unmasked, expected), 1e-2)
     }
 
     func testLoadErrorsNameTheProblem() throws {
@@ -41,7 +42,7 @@ final class BertModelTests: XCTestCase {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("bert-bad-\(getpid())")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
-        try FileManager.default.copyItem(atPath: bertFixturePath("bert-tiny/model.safetensors"), toPath: dir.appendingPathComponent("model.safetensors").path)
+        try FileManager.default.copyItem(atPath: fixturePath("bert-tiny/model.safetensors"), toPath: dir.appendingPathComponent("model.safetensors").path)
         try #"{"hidden_size": 32, "num_hidden_layers": 2, "num_attention_heads": 4, "intermediate_size": 48, "vocab_size": 2045, "max_position_embeddings": 40}"#
             .write(to: dir.appendingPathComponent("config.json"), atomically: true, encoding: .utf8)
         XCTAssertThrowsError(try BertModel.load(folder: dir.path)) { error in
@@ -53,19 +54,4 @@ final class BertModelTests: XCTestCase {
             XCTAssertTrue("\(error)".contains("swish"), "\(error)")
         }
     }
-}
-
-/// Max-norm relative error: max|a - e| / max|e|.
-func bertRelativeError(_ a: Tensor, _ e: Tensor) -> Float {
-    precondition(a.count == e.count, "sizes \(a.shape) and \(e.shape) differ")
-    var diff: Float = 0, scale: Float = 0
-    a.withUnsafeBufferPointer { ap in
-        e.withUnsafeBufferPointer { ep in
-            for i in 0..<ap.count {
-                diff = max(diff, abs(ap[i] - ep[i]))
-                scale = max(scale, abs(ep[i]))
-            }
-        }
-    }
-    return diff / max(scale, 1e-30)
 }

@@ -1,13 +1,14 @@
 import Encoders
 import Foundation
 import Tensor
+import TestSupport
 import XCTest
 
 /// CLIPTokenizer against transformers' CLIPTokenizer (tokenizers backend) on a real CLIP BPE vocabulary cut
 /// to its first 2,000 merges (Scripts/reference/clip_text_fixtures.py). Token ids must be exactly equal.
 final class CLIPTokenizerTests: XCTestCase {
     func testIdsMatchTransformers() throws {
-        let fixture = try SafeTensorsFile(path: clipFixturePath("clip_tokenizer.safetensors"))
+        let fixture = try SafeTensorsFile(path: fixturePath("clip_tokenizer.safetensors"))
         let texts = try JSONDecoder().decode([String].self, from: Data(fixture.metadata["texts"]!.utf8))
         let context = Int(fixture.metadata["context"]!)!
         let padded = try int64s(fixture.tensor("input_ids"))
@@ -16,7 +17,7 @@ final class CLIPTokenizerTests: XCTestCase {
         XCTAssertEqual(texts.count, 20)
         XCTAssertEqual(padded.count, texts.count * context)
 
-        let tokenizer = try CLIPTokenizer(folder: clipFixturePath("clip-text"))
+        let tokenizer = try CLIPTokenizer(folder: fixturePath("clip-text"))
         XCTAssertEqual(tokenizer.maxLength, 77)
         var offset = 0
         var truncated = 0
@@ -32,7 +33,7 @@ final class CLIPTokenizerTests: XCTestCase {
     }
 
     func testSpecialTokenIdsAndPadding() throws {
-        let tokenizer = try CLIPTokenizer(folder: clipFixturePath("clip-text"))
+        let tokenizer = try CLIPTokenizer(folder: fixturePath("clip-text"))
         XCTAssertEqual(tokenizer.bosTokenId, 2512)
         XCTAssertEqual(tokenizer.eosTokenId, 2513)
         XCTAssertEqual(tokenizer.encode("", length: 5), [2512, 2513, 2513, 2513, 2513])
@@ -45,11 +46,6 @@ final class CLIPTokenizerTests: XCTestCase {
             XCTAssertTrue("\(error)".contains("vocab.json"), "\(error)")
         }
     }
-}
-
-/// Fixture path inside this test target (named apart from other files' helpers in the target).
-func clipFixturePath(_ name: String, file: StaticString = #filePath) -> String {
-    URL(fileURLWithPath: "\(file)").deletingLastPathComponent().appendingPathComponent("Fixtures").appendingPathComponent(name).path
 }
 
 /// A little-endian int64 tensor's values.

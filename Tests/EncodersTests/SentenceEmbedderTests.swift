@@ -1,6 +1,7 @@
 import Encoders
 import Foundation
 import Tensor
+import TestSupport
 import XCTest
 
 /// SentenceEmbedder against sentence-transformers' SentenceTransformer.encode
@@ -12,9 +13,9 @@ import XCTest
 ///   summation order in BLAS and the softmax moves values by about 1e-6, so 1e-4 leaves room).
 final class SentenceEmbedderTests: XCTestCase {
     func testTinyFolderMatchesSentenceTransformers() throws {
-        let fixture = try SafeTensorsFile(path: bertFixturePath("bert_tiny.safetensors"))
+        let fixture = try SafeTensorsFile(path: fixturePath("bert_tiny.safetensors"))
         let texts = try JSONDecoder().decode([String].self, from: Data(fixture.metadata["texts"]!.utf8))
-        let embedder = try SentenceEmbedder(folder: bertFixturePath("bert-tiny"))
+        let embedder = try SentenceEmbedder(folder: fixturePath("bert-tiny"))
         XCTAssertEqual(embedder.maxSequenceLength, 24)
         XCTAssertEqual(embedder.pooling, .mean)
         XCTAssertTrue(embedder.normalize)
@@ -22,12 +23,12 @@ final class SentenceEmbedderTests: XCTestCase {
         let expected = try fixture.tensor("embeddings").floatTensor()
         let embeddings = embedder.embed(texts)
         XCTAssertEqual(embeddings.shape, [texts.count, 32])
-        XCTAssertLessThanOrEqual(bertRelativeError(embeddings, expected), 1e-5)
+        XCTAssertLessThanOrEqual(maxRelativeError(embeddings, expected), 1e-5)
         // Batch composition does not matter: one text at a time, and batches of 3, give the same rows.
         let single = embedder.embed(texts[1])
-        XCTAssertLessThanOrEqual(bertRelativeError(Tensor(shape: [1, 32], scalars: single), slice(expected, axis: 0, range: 1..<2)), 1e-5)
+        XCTAssertLessThanOrEqual(maxRelativeError(Tensor(shape: [1, 32], scalars: single), slice(expected, axis: 0, range: 1..<2)), 1e-5)
         embedder.batchSize = 3
-        XCTAssertLessThanOrEqual(bertRelativeError(embedder.embed(texts), expected), 1e-5)
+        XCTAssertLessThanOrEqual(maxRelativeError(embedder.embed(texts), expected), 1e-5)
         // Unit length.
         XCTAssertEqual(single.reduce(0) { $0 + $1 * $1 }, 1, accuracy: 1e-5)
         XCTAssertEqual(embedder.embed([]).shape, [0, 32])
@@ -38,7 +39,7 @@ final class SentenceEmbedderTests: XCTestCase {
         guard FileManager.default.fileExists(atPath: folder + "/model.safetensors") else {
             throw XCTSkip("all-MiniLM-L6-v2 is not at \(folder): run Scripts/fetch-minilm (Scripts/setup does)")
         }
-        let fixture = try SafeTensorsFile(path: bertFixturePath("minilm_reference.safetensors"))
+        let fixture = try SafeTensorsFile(path: fixturePath("minilm_reference.safetensors"))
         let texts = try JSONDecoder().decode([String].self, from: Data(fixture.metadata["texts"]!.utf8))
         let embedder = try SentenceEmbedder(folder: folder)
         XCTAssertEqual(embedder.maxSequenceLength, 256)
@@ -50,7 +51,7 @@ final class SentenceEmbedderTests: XCTestCase {
         let expected = try fixture.tensor("embeddings").floatTensor()
         let embeddings = embedder.embed(texts)
         XCTAssertEqual(embeddings.shape, [texts.count, 384])
-        let error = bertRelativeError(embeddings, expected)
+        let error = maxRelativeError(embeddings, expected)
         XCTAssertLessThanOrEqual(error, 1e-4)
 
         let cosine = try fixture.tensor("cosine").floatTensor().scalars

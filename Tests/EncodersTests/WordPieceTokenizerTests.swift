@@ -1,6 +1,7 @@
 import Encoders
 import Foundation
 import Tensor
+import TestSupport
 import XCTest
 
 /// WordPieceTokenizer against transformers' BertTokenizer (tokenizers backend) with all-MiniLM-L6-v2's
@@ -9,7 +10,7 @@ import XCTest
 /// text truncated at 256. Token ids must be exactly equal.
 final class WordPieceTokenizerTests: XCTestCase {
     func testIdsMatchTransformers() throws {
-        let fixture = try SafeTensorsFile(path: bertFixturePath("minilm_reference.safetensors"))
+        let fixture = try SafeTensorsFile(path: fixturePath("minilm_reference.safetensors"))
         let texts = try JSONDecoder().decode([String].self, from: Data(fixture.metadata["texts"]!.utf8))
         let raw = try bertInts(fixture.tensor("raw_ids"))
         let rawLengths = try bertInts(fixture.tensor("raw_lengths"))
@@ -18,7 +19,7 @@ final class WordPieceTokenizerTests: XCTestCase {
         XCTAssertEqual(texts.count, 18)
         XCTAssertEqual(rawLengths.count, texts.count)
 
-        let tokenizer = try WordPieceTokenizer(folder: bertFixturePath("minilm-tokenizer"))
+        let tokenizer = try WordPieceTokenizer(folder: fixturePath("minilm-tokenizer"))
         XCTAssertEqual(tokenizer.maxLength, 512)
         XCTAssertTrue(tokenizer.lowercase && tokenizer.stripAccents && tokenizer.tokenizeChineseChars)
         var rawOffset = 0, offset = 0, truncated = 0
@@ -36,7 +37,7 @@ final class WordPieceTokenizerTests: XCTestCase {
     }
 
     func testSpecialTokensAndEdges() throws {
-        let tokenizer = try WordPieceTokenizer(folder: bertFixturePath("minilm-tokenizer"))
+        let tokenizer = try WordPieceTokenizer(folder: fixturePath("minilm-tokenizer"))
         XCTAssertEqual([tokenizer.padTokenId, tokenizer.unknownTokenId, tokenizer.clsTokenId, tokenizer.sepTokenId], [0, 100, 101, 102])
         XCTAssertEqual(tokenizer.encode(""), [101, 102])
         // Values read off transformers' BertTokenizer for all-MiniLM-L6-v2.
@@ -56,11 +57,6 @@ final class WordPieceTokenizerTests: XCTestCase {
             XCTAssertTrue("\(error)".contains("[CLS]"), "\(error)")
         }
     }
-}
-
-/// Fixture path inside this test target (named apart from other files' helpers in the target).
-func bertFixturePath(_ name: String, file: StaticString = #filePath) -> String {
-    URL(fileURLWithPath: "\(file)").deletingLastPathComponent().appendingPathComponent("Fixtures").appendingPathComponent(name).path
 }
 
 /// Integer values the MiniLM fixtures store as float32 (exact below 2^24).

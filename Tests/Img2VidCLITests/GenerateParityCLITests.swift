@@ -1,6 +1,7 @@
 import Foundation
 import Media
 import Tensor
+import TestSupport
 import XCTest
 
 /// `img2vid generate` itself, run as a user runs it, against diffusers: the tiny random-weight
@@ -25,20 +26,12 @@ final class GenerateParityCLITests: XCTestCase {
         ])
         XCTAssertEqual(run.exitCode, 0, run.stderr)
 
-        let expected = try trace.tensor("frames_u8")              // [1, F, H, W, 3] uint8
         let count = Int(meta("num_frames"))!, width = Int(meta("width"))!, height = Int(meta("height"))!
         let names = try FileManager.default.contentsOfDirectory(atPath: frames).filter { $0.hasSuffix(".png") }.sorted()
         XCTAssertEqual(names.count, count)
-        let frameSize = width * height * 3
-        for (f, name) in names.enumerated() {
-            let image = try ImageDecoder.decode(path: "\(frames)/\(name)")
-            XCTAssertEqual([image.width, image.height], [width, height])
-            let reference = Array(expected.bytes[(f * frameSize)..<((f + 1) * frameSize)])
-            var squared = 0.0
-            for (a, b) in zip(image.pixels, reference) { squared += (Double(a) - Double(b)) * (Double(a) - Double(b)) }
-            let mse = squared / Double(frameSize)
-            let psnr = mse == 0 ? Double.infinity : 10 * log10(255 * 255 / mse)
-            XCTAssertGreaterThanOrEqual(psnr, 40, "\(name): PSNR \(psnr) dB against diffusers")
-        }
+        let images = try names.map { try ImageDecoder.decode(path: "\(frames)/\($0)") }
+        for (name, image) in zip(names, images) { XCTAssertEqual([image.width, image.height], [width, height], name) }
+        // Sorted, the names (frame_00.png, ...) are in frame order, as diffusers' [1, F, H, W, 3] uint8 frames.
+        assertFramesPSNR(images.map(\.pixels), try trace.tensor("frames_u8"), atLeast: 40)
     }
 }

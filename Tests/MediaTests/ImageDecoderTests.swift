@@ -1,5 +1,6 @@
 import Foundation
 import Media
+import TestSupport
 import XCTest
 
 /// Decoding against expected pixels written by Scripts/reference/media_fixtures.py.

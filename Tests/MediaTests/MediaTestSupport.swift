@@ -1,12 +1,8 @@
 import Foundation
 import Media
 import Tensor
+import TestSupport
 import XCTest
-
-/// Where the committed fixtures of this test target live (found from the source path).
-func fixturePath(_ name: String, file: StaticString = #filePath) -> String {
-    URL(fileURLWithPath: "\(file)").deletingLastPathComponent().appendingPathComponent("Fixtures").appendingPathComponent(name).path
-}
 
 /// Reference outputs written by Scripts/reference/media_fixtures.py (Pillow, diffusers).
 enum MediaReference {

@@ -2,6 +2,7 @@ import Foundation
 import Media
 import Moderation
 import Tensor
+import TestSupport
 import XCTest
 
 /// The NudeNet detector against the `nudenet` 3.4.2 package (fixtures from
@@ -21,10 +22,6 @@ import XCTest
 /// (Scripts/setup fetches it; CI runs Scripts/test, which runs setup first).
 final class NudeNetDetectorTests: XCTestCase {
     // MARK: Helpers (nested, so they cannot clash with other test files of this target)
-
-    static func fixturePath(_ name: String, file: StaticString = #filePath) -> String {
-        URL(fileURLWithPath: "\(file)").deletingLastPathComponent().appendingPathComponent("Fixtures").appendingPathComponent(name).path
-    }
 
     static var weightsPath: String {
         URL(fileURLWithPath: "\(#filePath)").deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
@@ -72,7 +69,7 @@ final class NudeNetDetectorTests: XCTestCase {
     func testBlobMatchesThePackageInputExactly() throws {
         for (name, file) in Self.images {
             let f = try Self.fixture("nudenet_\(name).safetensors")
-            let image = try ImageDecoder.decode(path: Self.fixturePath(file))
+            let image = try ImageDecoder.decode(path: fixturePath(file))
             XCTAssertEqual([image.width, image.height], [Int(f.metadata["width"]!)!, Int(f.metadata["height"]!)!])
             let blob = NudeNetPreprocessor.blob(image)
             XCTAssertEqual(blob.shape, [1, 3, 320, 320])
@@ -163,20 +160,20 @@ final class NudeNetDetectorTests: XCTestCase {
         XCTAssertEqual(detector.name, "nudenet")
         for (name, file) in Self.images {
             let f = try Self.fixture("nudenet_\(name).safetensors")
-            let image = try ImageDecoder.decode(path: Self.fixturePath(file))
+            let image = try ImageDecoder.decode(path: fixturePath(file))
             try assertSameDetections(try detector.detect(image: image), f, name, scoreTolerance: 1e-3)
         }
     }
 
     func testPortraitIsAFaceAndTheLandscapeIsNot() throws {
         let detector = try loadDetector()
-        let portrait = try detector.detect(image: ImageDecoder.decode(path: Self.fixturePath("astronaut-96x128.png")))
+        let portrait = try detector.detect(image: ImageDecoder.decode(path: fixturePath("astronaut-96x128.png")))
         let face = try XCTUnwrap(portrait.first { $0.label == "FACE_FEMALE" }, "\(portrait)")
         XCTAssertGreaterThan(face.score, 0.5)
         let box = try XCTUnwrap(face.box)
         // The face sits in the upper middle of the 96x128 portrait.
         XCTAssertTrue(box[0] > 10 && box[0] + box[2] < 80 && box[1] < 40 && box[3] > 10, "\(box)")
-        let landscape = try detector.detect(image: ImageDecoder.decode(path: Self.fixturePath("rocket-150x100.png")))
+        let landscape = try detector.detect(image: ImageDecoder.decode(path: fixturePath("rocket-150x100.png")))
         XCTAssertFalse(landscape.contains { $0.label.hasPrefix("FACE_") }, "\(landscape)")
         XCTAssertEqual(try detector.detect(text: "a portrait"), [])
     }

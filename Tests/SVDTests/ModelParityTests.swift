@@ -1,5 +1,6 @@
 import SVD
 import Tensor
+import TestSupport
 import XCTest
 
 /// Each model of the tiny random-weight pipeline against diffusers/transformers run on the same
@@ -10,29 +11,29 @@ final class ModelParityTests: XCTestCase {
 
     func testCLIPVisionMatchesTransformers() throws {
         let model = try folder.loadImageEncoder()
-        let trace = try Trace("tiny/clip.safetensors")
-        let (embeds, hidden) = model(try Trace("tiny/trace-a.safetensors").tensor("clip_pixel_values"))
+        let trace = try Fixture("tiny/clip.safetensors")
+        let (embeds, hidden) = model(try Fixture("tiny/trace-a.safetensors").tensor("clip_pixel_values"))
         assertClose(hidden, try trace.tensor("last_hidden_state"), tolerance: 1e-5, "last_hidden_state")
         assertClose(embeds, try trace.tensor("image_embeds"), tolerance: 1e-5, "image_embeds")
     }
 
     func testVAEEncodeModeMatchesDiffusers() throws {
         let vae = try folder.loadVAE()
-        let trace = try Trace("tiny/vae.safetensors")
-        let input = try Trace("tiny/trace-a.safetensors").tensor("vae_input")
+        let trace = try Fixture("tiny/vae.safetensors")
+        let input = try Fixture("tiny/trace-a.safetensors").tensor("vae_input")
         assertClose(vae.encodeMode(input), try trace.tensor("encode.latent_mode"), tolerance: 1e-5)
     }
 
     func testVAEDecodeMatchesDiffusers() throws {
         let vae = try folder.loadVAE()
-        let trace = try Trace("tiny/vae.safetensors")
-        let frames = Int(trace.meta("decode.num_frames")!)!
+        let trace = try Fixture("tiny/vae.safetensors")
+        let frames = trace.int("decode.num_frames")
         assertClose(vae.decode(try trace.tensor("decode.latents"), frames: frames), try trace.tensor("decode.frames"), tolerance: 1e-5)
     }
 
     func testUNetForwardMatchesDiffusers() throws {
         let unet = try folder.loadUNet()
-        let trace = try Trace("tiny/unet.safetensors")
+        let trace = try Fixture("tiny/unet.safetensors")
         let out = unet(try trace.tensor("input.sample"), timestep: try trace.tensor("input.timestep").scalars[0],
                        encoderHiddenStates: try trace.tensor("input.encoder_hidden_states"),
                        addedTimeIds: try trace.tensor("input.added_time_ids"))
@@ -48,7 +49,7 @@ final class ModelParityTests: XCTestCase {
                                        ignoring: CLIPVisionModelWithProjection.isIgnoredKey)
         let model = try CLIPVisionModelWithProjection(config: config, weights: WeightScope(source))
         try source.finish()
-        let trace = try Trace("clip-quickgelu/forward.safetensors")
+        let trace = try Fixture("clip-quickgelu/forward.safetensors")
         let (embeds, hidden) = model(try trace.tensor("pixel_values"))
         assertClose(hidden, try trace.tensor("last_hidden_state"), tolerance: 1e-5, "last_hidden_state")
         assertClose(embeds, try trace.tensor("image_embeds"), tolerance: 1e-5, "image_embeds")

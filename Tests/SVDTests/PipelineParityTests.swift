@@ -1,7 +1,9 @@
 import Diffusion
 import Media
 import SVD
+import SVDTestSupport
 import Tensor
+import TestSupport
 import XCTest
 
 /// The whole pipeline against diffusers' StableVideoDiffusionPipeline on tiny random-weight
@@ -24,23 +26,12 @@ final class PipelineParityTests: XCTestCase {
     func testTiny2() throws { try checkPipeline("tiny2", trace: "trace-a") }
 
     func checkPipeline(_ name: String, trace traceName: String) throws {
-        let trace = try Trace("\(name)/\(traceName).safetensors")
-        func meta(_ k: String) -> String { trace.meta(k)! }
-        let pipeline = try StableVideoDiffusionPipeline.load(ModelFolder(path: fixturePath("\(name)/pipeline"), variant: trace.meta("variant")))
-
-        var p = SVDParameters(numFrames: Int(meta("num_frames"))!, decodeChunkSize: Int(meta("decode_chunk_size"))!)
-        p.numInferenceSteps = Int(meta("num_inference_steps"))!
-        p.width = Int(meta("width"))!
-        p.height = Int(meta("height"))!
-        p.fps = Int(meta("fps"))!
-        p.motionBucketId = Int(meta("motion_bucket_id"))!
-        p.noiseAugStrength = Float(meta("noise_aug_strength"))!
-        p.minGuidanceScale = Float(meta("min_guidance_scale"))!
-        p.maxGuidanceScale = Float(meta("max_guidance_scale"))!
-        p.seed = UInt64(meta("seed"))!
+        let trace = try Fixture("\(name)/\(traceName).safetensors")
+        let pipeline = try StableVideoDiffusionPipeline.load(ModelFolder(path: fixturePath("\(name)/pipeline"), variant: trace.file.metadata["variant"]))
+        let p = SVDParameters(trace: trace)
 
         // The input PNG, converted as diffusers' VideoProcessor does, is exactly the traced VAE image.
-        let image = try ImageDecoder.decode(path: fixturePath("\(name)/\(meta("input"))"))
+        let image = try ImageDecoder.decode(path: fixturePath("\(name)/\(trace.string("input"))"))
         let input = image.normalizedTensor().reshaped([1, 3, p.height, p.width])
         XCTAssertEqual(maxRelativeError(input, try trace.tensor("vae_image")), 0, "preprocessed image")
 
@@ -75,21 +66,8 @@ final class PipelineParityTests: XCTestCase {
         unit.withUnsafeMutableBufferPointer { u in for i in u.indices { u[i] = min(max(u[i] / 2 + 0.5, 0), 1) } }
         assertClose(unit.reshaped([1] + unit.shape), try trace.tensor("frames"), tolerance: 1e-3, "float frames")
         let frames = RGBImage.frames(fromNormalizedTensor: decoded)
-        let expected = try trace.file.tensor("frames_u8")   // [1, F, H, W, 3] uint8, as diffusers returns them
-        XCTAssertEqual(expected.dtype, .u8)
         XCTAssertEqual(frames.count, p.numFrames)
-        let frameSize = p.width * p.height * 3
-        for (f, frame) in frames.enumerated() {
-            let reference = Array(expected.bytes[(f * frameSize)..<((f + 1) * frameSize)])
-            XCTAssertGreaterThanOrEqual(psnr(frame.pixels, reference), 40, "frame \(f) PSNR")
-        }
-    }
-
-    /// PSNR in dB between two uint8 images (infinity when equal).
-    func psnr(_ a: [UInt8], _ b: [UInt8]) -> Double {
-        var squared = 0.0
-        for (x, y) in zip(a, b) { squared += (Double(x) - Double(y)) * (Double(x) - Double(y)) }
-        let mse = squared / Double(a.count)
-        return mse == 0 ? .infinity : 10 * log10(255 * 255 / mse)
+        // [1, F, H, W, 3] uint8, as diffusers returns them.
+        assertFramesPSNR(frames.map(\.pixels), try trace.file.tensor("frames_u8"), atLeast: 40)
     }
 }

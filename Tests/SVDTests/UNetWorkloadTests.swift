@@ -1,6 +1,7 @@
 import Foundation
 import SVD
 import Tensor
+import TestSupport
 import XCTest
 
 /// FLOP counts of the real SVD-XT UNet (Models/svd-xt/unet/config.json) against the counts

@@ -1,4 +1,5 @@
 import Tensor
+import TestSupport
 import XCTest
 
 /// Activations against torch (float64 evaluation of F.silu, F.gelu, F.gelu(approximate="tanh"),

@@ -1,4 +1,5 @@
 import Tensor
+import TestSupport
 import XCTest
 
 /// `attention` against torch.nn.functional.scaled_dot_product_attention after diffusers' head

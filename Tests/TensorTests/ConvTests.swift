@@ -1,4 +1,5 @@
 import Tensor
+import TestSupport
 import XCTest
 
 /// conv2d and temporalConv3d against torch (F.conv2d / F.conv3d evaluated in float64 by

@@ -1,4 +1,5 @@
 import Tensor
+import TestSupport
 import XCTest
 
 /// Elementwise ops against torch's results for the same inputs (exact float32 arithmetic in

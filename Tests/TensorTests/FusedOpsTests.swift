@@ -1,4 +1,5 @@
 import Tensor
+import TestSupport
 import XCTest
 
 /// The fused ops against the unfused compositions they replace (which the op parity tests

@@ -1,4 +1,5 @@
 import Tensor
+import TestSupport
 import XCTest
 
 /// `linear`, `matmul` and `batchedMatmul` against torch (Scripts/reference/op_fixtures_b.py,

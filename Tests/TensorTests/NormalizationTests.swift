@@ -1,4 +1,5 @@
 import Tensor
+import TestSupport
 import XCTest
 
 /// groupNorm, temporalGroupNorm and layerNorm against torch's F.group_norm / F.layer_norm

@@ -1,4 +1,5 @@
 import Tensor
+import TestSupport
 import XCTest
 
 /// maxPool2d against torch's F.max_pool2d. A maximum picks one of its inputs, so the comparison

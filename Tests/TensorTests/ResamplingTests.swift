@@ -1,4 +1,5 @@
 import Tensor
+import TestSupport
 import XCTest
 
 /// upsampleNearest2x against torch's F.interpolate(scale_factor=2, mode="nearest") (exact copy,

@@ -1,5 +1,6 @@
 import Foundation
 import Tensor
+import TestSupport
 import XCTest
 
 /// Sharded checkpoints through `*.safetensors.index.json`, in the layout transformers writes

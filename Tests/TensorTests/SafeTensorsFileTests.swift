@@ -1,5 +1,6 @@
 import Foundation
 import Tensor
+import TestSupport
 import XCTest
 
 /// The safetensors reader against malformed files (built here, byte by byte), files written by

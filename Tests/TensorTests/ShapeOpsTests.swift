@@ -1,4 +1,5 @@
 import Tensor
+import TestSupport
 import XCTest
 
 /// The data movement ops against torch (ops_b_shape.safetensors): permute/transpose

@@ -1,5 +1,6 @@
 import Foundation
 import Tensor
+import TestSupport
 import XCTest
 
 /// `softmax` against torch.softmax(x, dim=-1) (ops_b_softmax.safetensors), tolerance 1e-5

@@ -1,4 +1,5 @@
 import Tensor
+import TestSupport
 import XCTest
 
 /// timestepEmbedding against diffusers' get_timestep_embedding (float32, as the UNet runs it),

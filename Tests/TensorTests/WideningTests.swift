@@ -1,5 +1,6 @@
 import Foundation
 import Tensor
+import TestSupport
 import XCTest
 
 /// `Widening` against torch, bit for bit (fixture: Scripts/reference/safetensors_fixtures.py):

@@ -1,5 +1,7 @@
-/// Why a BERT encoder, its WordPiece vocabulary or a sentence-transformers folder could not be loaded.
-public enum BertError: Error, CustomStringConvertible, Equatable {
+/// Why a text encoder (BERT, CLIP text), its tokenizer (WordPiece, CLIP BPE) or a
+/// sentence-transformers folder could not be loaded. One type for every encoder of this module:
+/// the cases are about files and configs, not about which model reads them.
+public enum TextEncoderLoadError: Error, CustomStringConvertible, Equatable {
     case missingFile(path: String, hint: String)
     case invalidFile(path: String, reason: String)
     case unsupported(path: String, reason: String)
