@@ -21,6 +21,7 @@ import argparse
 import json
 import math
 import os
+import signal
 import sys
 import time
 
@@ -154,7 +155,10 @@ def main():
     sf = state["scaling_factor"]
     unet.train(); clip.train()
     cached = None
-    while state["step"] < args.steps:
+    stop = []  # SIGTERM / Ctrl-C: finish the step, write the checkpoint, exit (resume with --resume)
+    signal.signal(signal.SIGTERM, lambda *_: stop.append(True))
+    signal.signal(signal.SIGINT, lambda *_: stop.append(True))
+    while state["step"] < args.steps and not stop:
         s = state["step"]
         rng, gen = step_rng(args.seed, 2, s)
         for g in opt.param_groups:
@@ -217,7 +221,7 @@ def main():
         if time.time() - last_ck > args.checkpoint_minutes * 60:
             checkpoint(); last_ck = time.time()
     checkpoint()
-    log(f"training done: {state['step']} steps in {state['seconds'] / 60:.1f} min on {device}")
+    log(f"training {'stopped by a signal' if stop else 'done'}: {state['step']} steps in {state['seconds'] / 60:.1f} min on {device}")
 
 
 if __name__ == "__main__":
