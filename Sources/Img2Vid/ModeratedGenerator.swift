@@ -20,6 +20,8 @@ public final class ModeratedGenerator: Generator {
     public let moderator: Moderator
     /// The decisions of the last `generate` or `check`, in the order they were taken.
     public private(set) var decisions: [ModerationDecision] = []
+    /// SHA-256 of the input file of the last `generate` or `check` (names quarantined videos).
+    private var inputSha256: String?
 
     public init(_ generator: Generator, moderator: Moderator) {
         self.generator = generator
@@ -40,7 +42,7 @@ public final class ModeratedGenerator: Generator {
         var audit = AuditDraft(command: "generate", policy: moderator.policy.source, texts: request.userTexts)
         do {
             try preflight(imagePath: request.imagePath, maxPixels: request.maxInputPixels, texts: request.userTexts, audit: &audit)
-            let review = OutputReview(owner: self, request: request, inputHash: audit.inputSha256)
+            let review = OutputReview(owner: self, outputPath: request.outputPath, inputHash: audit.inputSha256)
             var inner = request
             if moderator.hasRules(at: .output) { inner.frameReview = review }
             let result = try generator.generate(inner, events: events)
@@ -65,10 +67,13 @@ public final class ModeratedGenerator: Generator {
 
     /// The input and prompt stages alone (`img2vid check`): no model, no generation. Returns the
     /// decisions when the request would pass; throws `GenerationError.rejected` when it would not.
+    /// `command` names the caller in the audit log (`compare` runs these stages, then its own
+    /// generation, then `outputReview`).
     @discardableResult
-    public func check(imagePath: String, maxInputPixels: Int = ImageDecoder.defaultMaxPixels, texts: [String]) throws -> [ModerationDecision] {
+    public func check(imagePath: String, maxInputPixels: Int = ImageDecoder.defaultMaxPixels, texts: [String],
+                      command: String = "check") throws -> [ModerationDecision] {
         decisions = []
-        var audit = AuditDraft(command: "check", policy: moderator.policy.source, texts: texts)
+        var audit = AuditDraft(command: command, policy: moderator.policy.source, texts: texts)
         do {
             try preflight(imagePath: imagePath, maxPixels: maxInputPixels, texts: texts, audit: &audit)
             audit.outcome = outcome(allowed: true)
@@ -83,10 +88,18 @@ public final class ModeratedGenerator: Generator {
         }
     }
 
+    /// The output stage for a caller that decodes and writes its own frames (`img2vid compare`),
+    /// after `check` passed: review the frames meant for `outputPath` before writing them.
+    /// Its decisions are added to `decisions`.
+    public func outputReview(outputPath: String) -> FrameReview {
+        OutputReview(owner: self, outputPath: outputPath, inputHash: inputSha256)
+    }
+
     // MARK: Stages
 
     /// Decodes and hashes the image, then runs the input and prompt stages.
     private func preflight(imagePath: String, maxPixels: Int, texts: [String], audit: inout AuditDraft) throws {
+        defer { inputSha256 = audit.inputSha256 }
         let image: RGBImage
         do {
             if let data = FileManager.default.contents(atPath: imagePath) {
@@ -144,14 +157,14 @@ public final class ModeratedGenerator: Generator {
     /// The output stage, handed to the wrapped generator as its frame review.
     private final class OutputReview: FrameReview, @unchecked Sendable {
         unowned let owner: ModeratedGenerator
-        let request: GenerationRequest
+        let outputPath: String
         let inputHash: String?
         var verdict: ModerationVerdict?
         var quarantinedPath: String?
 
-        init(owner: ModeratedGenerator, request: GenerationRequest, inputHash: String?) {
+        init(owner: ModeratedGenerator, outputPath: String, inputHash: String?) {
             self.owner = owner
-            self.request = request
+            self.outputPath = outputPath
             self.inputHash = inputHash
         }
 
@@ -172,7 +185,7 @@ public final class ModeratedGenerator: Generator {
                     return .withhold(reason: "\(verdict.decisive!.sentence); the quarantine folder \(folder) cannot be created, so nothing was written")
                 }
                 let stamp = AuditRecordTime.compact(Date())
-                let name = "\(stamp)-\((inputHash ?? "unknown").prefix(12))-\((request.outputPath as NSString).lastPathComponent)"
+                let name = "\(stamp)-\((inputHash ?? "unknown").prefix(12))-\((outputPath as NSString).lastPathComponent)"
                 let path = (folder as NSString).appendingPathComponent(name)
                 quarantinedPath = path
                 return .quarantine(path: path, frames: verdict.blurredFrames.isEmpty ? nil : reviewed)

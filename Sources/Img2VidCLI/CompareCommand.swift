@@ -23,6 +23,10 @@ struct CompareCommand: ParsableCommand {
             cosine similarity of each output frame's image embedding (through the model's image \
             encoder) to each concept.
 
+            Moderation applies as in generate (--policy, default standard): the input image and \
+            every text (--prompt, --avoid-concept) are checked before the model loads, and the \
+            side-by-side frames before they are written.
+
             Example:
               img2vid compare --image in.png --output cmp.mp4 --avoid-image smoke.png \\
                   --guidance off,medium,strong --json
@@ -39,6 +43,7 @@ struct CompareCommand: ParsableCommand {
 
     @OptionGroup var concepts: ConceptOptions
     @OptionGroup var model: ModelOptions
+    @OptionGroup var moderation: ModerationOptions
 
     @OptionGroup var pipelineOptions: PipelineOptions
     @Option(help: "Random seed shared by every variant.")
@@ -117,6 +122,13 @@ struct CompareCommand: ParsableCommand {
 
         let format = try ConceptsCommand.guarded { try VideoFormat.forPath(output) }
         let target = try ConceptsCommand.guarded { try AtomicOutputFile(targetPath: output, overwrite: overwrite) }
+        // The moderation layer's input and prompt stages, before any model loads.
+        let moderated: ModeratedGenerator? = try ConceptsCommand.guarded {
+            guard let policy = try moderation.loadPolicy(quiet: reporting.quiet) else { return nil }
+            let moderated = try ModeratedGenerator(VideoGenerator(), policy: policy)
+            try moderated.check(imagePath: image, texts: moderation.texts + settings.avoidTexts, command: "compare")
+            return moderated
+        }
         if let on = presets.first(where: { $0 != .off }) {
             try ConceptsCommand.guarded { try settings.with(preset: on).validate() }
         }
@@ -195,10 +207,29 @@ struct CompareCommand: ParsableCommand {
                                               labels: presets.map { $0.rawValue })
             composed.append(RGBImage(width: grid.width, height: grid.height, pixels: grid.pixels))
         }
+        var options = VideoEncoder.Options(fps: parameters.fps)
+        options.title = "img2vid \(Img2VidVersion.string) compare: \(presets.map(\.rawValue).joined(separator: ", ")), seed \(parameters.seed)"
+        options.comment = "guidance=\(guidance) concepts=\(resolved.map(\.name).joined(separator: ";")) format=\(format)"
+        // The moderation layer's output stage, on the frames as they would be written.
+        if let moderated {
+            let verdict = try ConceptsCommand.guarded { try moderated.outputReview(outputPath: output).review(composed) }
+            var reason: String?
+            if case .withhold(let r) = verdict { reason = r }
+            ModerationOptions.printNotes(moderated.decisions, except: reason, quiet: reporting.quiet)
+            switch verdict {
+            case .allow:
+                break
+            case .replace(let reviewed):
+                composed = reviewed
+            case .withhold(let reason):
+                ConceptsCommand.fail(reason, code: GenerationError.rejected(reason).exitCode)
+            case .quarantine(let path, let frames):
+                try ConceptsCommand.guarded { try VideoEncoder.encode(frames ?? composed, to: path, options: options) }
+                let reason = "the output was quarantined: written to \(path) for review, not to \(output)"
+                ConceptsCommand.fail(reason, code: GenerationError.rejected(reason).exitCode)
+            }
+        }
         try ConceptsCommand.guarded {
-            var options = VideoEncoder.Options(fps: parameters.fps)
-            options.title = "img2vid \(Img2VidVersion.string) compare: \(presets.map(\.rawValue).joined(separator: ", ")), seed \(parameters.seed)"
-            options.comment = "guidance=\(guidance) concepts=\(resolved.map(\.name).joined(separator: ";")) format=\(format)"
             try VideoEncoder.encode(composed, to: target.temporaryPath, options: options)
             try target.commit()
         }

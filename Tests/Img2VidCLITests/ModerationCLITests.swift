@@ -155,6 +155,39 @@ final class ModerationCLITests: XCTestCase {
         XCTAssertEqual(try off.json()["status"] as? String, "pass")
     }
 
+    // MARK: Compare
+
+    /// `compare` goes through the same layer: a rejected prompt stops it before the model loads
+    /// (audit command "compare"), and the output stage sees the side-by-side frames before they
+    /// are written.
+    func testCompareIsModerated() throws {
+        func compareArgs(_ out: String, _ extra: [String]) throws -> [String] {
+            ["compare", "--image", image, "--output", out, "--guidance", "off", "--width", "64", "--height", "64",
+             "--steps", "3", "--num-frames", "4"] + (try CLI.modelArgs()) + extra
+        }
+        let out = path("cmp.mp4")
+        let prompt = try policy(#"{"stage": "prompt", "detector": "keywords", "labels": ["TEST_FRUIT"], "threshold": 0.5, "action": "reject"}"#,
+                                detectors: #""keywords": {"lists": {"TEST_FRUIT": ["purple banana"]}}"#)
+        let rejected = try CLI.run(try compareArgs(out, ["--policy", prompt, "--prompt", "a purple banana"]))
+        XCTAssertEqual(rejected.exitCode, 5, rejected.stderr)
+        XCTAssertTrue(rejected.stderr.contains("rejected at prompt: detector keywords saw TEST_FRUIT"), rejected.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: out))
+        XCTAssertEqual(try auditLines().map { $0["command"] as? String }, ["compare"])
+
+        let scan = try scanner(#"[ "$IMG2VID_STAGE" = output ]"#)
+        let output = try policy(#"{"stage": "output", "detector": "scanner", "labels": ["TEST_FLAG"], "threshold": 0.5, "action": "withhold"}"#,
+                                detectors: #""scanner": {"type": "exec", "command": ["\#(scan)"], "timeout_seconds": 20}"#, name: "output.json")
+        let withheld = try CLI.run(try compareArgs(out, ["--policy", output]))
+        XCTAssertEqual(withheld.exitCode, 5, withheld.stderr)
+        XCTAssertTrue(withheld.stderr.contains("withheld at output (frame 0): detector scanner saw TEST_FLAG"), withheld.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: out))
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0.hasPrefix(".cmp") }, [], "no temporary file left")
+
+        let allowed = try CLI.run(try compareArgs(out, ["--policy", prompt, "--prompt", "a yellow banana"]))
+        XCTAssertEqual(allowed.exitCode, 0, allowed.stderr)
+        XCTAssertEqual(try CLI.probe(out).stream["nb_read_frames"] as? String, "4")
+    }
+
     // MARK: Output
 
     /// An exec detector that flags frame 3 of the decoded frames, under each output action.
