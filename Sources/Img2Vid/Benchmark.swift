@@ -56,11 +56,13 @@ public final class Benchmark {
             weightsLabel = "random"
         }
 
-        // Settings: the pipeline's defaults for this model, then the request's.
+        // Settings: the pipeline's defaults for this model (its img2vid.json over diffusers'), then
+        // the request's, as `generate` takes them.
         let unetConfig = try folder.config(UNetConfig.self, component: "unet")
         let vaeConfig = try folder.config(VAEConfig.self, component: "vae")
         let sizeMultiple = 1 << (max(vaeConfig.blockOutChannels.count, 1) - 1)
-        var p = SVDParameters(numFrames: request.numFrames ?? unetConfig.numFrames)
+        var p = try ModelDefaults.load(folder).applied(to: SVDParameters(numFrames: unetConfig.numFrames))
+        if let f = request.numFrames { p.numFrames = f; p.decodeChunkSize = f }
         if let w = request.width { p.width = w }
         if let h = request.height { p.height = h }
         if let s = request.steps { p.numInferenceSteps = s }

@@ -62,13 +62,13 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Frames (default: the UNet config's num_frames).")
     var numFrames: Int?
 
-    @Option(help: "Width in pixels (default 1024).")
+    @Option(help: "Width in pixels (default: the model's; SVD-XT: 1024).")
     var width: Int?
 
-    @Option(help: "Height in pixels (default 576).")
+    @Option(help: "Height in pixels (default: the model's; SVD-XT: 576).")
     var height: Int?
 
-    @Option(help: "Denoising steps of --component pipeline (default 25).")
+    @Option(help: "Denoising steps of --component pipeline (default: the model's; SVD-XT: 25).")
     var steps: Int?
 
     @Option(help: "Timed runs.")
@@ -80,7 +80,7 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "step, pipeline: concept guidance preset (off, weak, medium, strong, max); adds one UNet branch with a random concept embedding.")
     var guidance: SLDConfiguration.Preset?
 
-    @Option(help: "vae-decode, pipeline: frames per decoder call (default: all frames in one call).")
+    @Option(help: "vae-decode, pipeline: frames per decoder call (default: the model's; SVD-XT: all frames in one call).")
     var decodeChunkSize: Int?
 
     @Option(help: "Untimed runs before the timed ones.")

@@ -90,6 +90,17 @@ final class DemoModelTests: XCTestCase {
         XCTAssertEqual(((json["timings"] as? [String: Any])?["steps"] as? [Double])?.count, 3)
     }
 
+    /// `bench --model` times the model at the size its `img2vid.json` sets, as `generate` would run it.
+    func testBenchUsesTheModelDefaults() throws {
+        let (model, _) = try demo()
+        let run = try CLI.run(["bench", "--model", model, "--component", "unet", "--runs", "1", "--warmup", "0", "--json"], timeout: 300)
+        XCTAssertEqual(run.exitCode, 0, run.stderr)
+        let json = try run.json()
+        XCTAssertEqual(json["width"] as? Int, 128)
+        XCTAssertEqual(json["height"] as? Int, 128)
+        XCTAssertEqual(json["num_frames"] as? Int, 8)
+    }
+
     static func std(_ a: RGBImage) -> Double {
         let n = Double(a.pixels.count)
         let mean = a.pixels.reduce(0.0) { $0 + Double($1) } / n
