@@ -82,6 +82,9 @@ def main():
     w(f"- **Smoothness**: the flow changes by {m['flow_change_mean']:.2f} px between consecutive frame pairs "
       f"({m['flow_change_over_flow']:.2f} of the mean flow): the frames carry grain that changes from frame to frame")
     w("  on top of the intended motion (there is no numeric target; less is better).")
+    w("- **Later frames lose structure**: by the last frames the picture is mostly coloured blotches over the input's")
+    w("  layout (see the contact sheet). The frame-collapse check (std ratio) does not catch this, because noise keeps")
+    w("  the contrast up.")
     w("- Closing the gaps needs GPU hours, not CPU hours: a learned VAE (or this one at the output resolution),")
     w("  many more clips, and training at the output size.")
     w("")
