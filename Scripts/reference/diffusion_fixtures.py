@@ -23,6 +23,9 @@ import numpy as np
 import torch
 from safetensors.torch import save_file
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import svd_configs  # noqa: E402
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 OUT = os.path.join(ROOT, "Tests", "DiffusionTests", "Fixtures")
 
@@ -97,26 +100,7 @@ def write_randn():
 
 
 # The scheduler_config.json shipped with stabilityai/stable-video-diffusion-img2vid and -img2vid-xt.
-SVD_SCHEDULER_CONFIG = {
-    "_class_name": "EulerDiscreteScheduler",
-    "_diffusers_version": "0.24.0.dev0",
-    "beta_end": 0.012,
-    "beta_schedule": "scaled_linear",
-    "beta_start": 0.00085,
-    "clip_sample": False,
-    "interpolation_type": "linear",
-    "num_train_timesteps": 1000,
-    "prediction_type": "v_prediction",
-    "set_alpha_to_one": False,
-    "sigma_max": 700.0,
-    "sigma_min": 0.002,
-    "skip_prk_steps": True,
-    "steps_offset": 1,
-    "timestep_spacing": "leading",
-    "timestep_type": "continuous",
-    "trained_betas": None,
-    "use_karras_sigmas": True,
-}
+SVD_SCHEDULER_CONFIG = svd_configs.SCHEDULER
 
 SD_BASE = {
     "beta_end": 0.012, "beta_schedule": "scaled_linear", "beta_start": 0.00085, "num_train_timesteps": 1000,
