@@ -201,6 +201,18 @@ def t32(x):
     return x.detach().to(torch.float32).contiguous().clone()
 
 
+def generate_frames(pipe, image, spec):
+    """One `pipe(...)` call with the run's settings and its seeded CPU generator; frames as numpy."""
+    return pipe(
+        image,
+        height=spec["height"], width=spec["width"], num_frames=spec["num_frames"],
+        num_inference_steps=spec["num_inference_steps"], min_guidance_scale=spec["min_guidance_scale"],
+        max_guidance_scale=spec["max_guidance_scale"], fps=spec["fps"], motion_bucket_id=spec["motion_bucket_id"],
+        noise_aug_strength=spec["noise_aug_strength"], decode_chunk_size=spec["decode_chunk_size"],
+        generator=torch.Generator("cpu").manual_seed(spec["seed"]), output_type="np",
+    ).frames
+
+
 def run_traced(pipe, image, spec):
     """Runs the pipeline once and returns (tensors, metadata) of everything it computed."""
     trace = {}
@@ -269,14 +281,7 @@ def run_traced(pipe, image, spec):
     max_g = spec["max_guidance_scale"]
     try:
         with torch.no_grad():
-            frames = pipe(
-                image,
-                height=spec["height"], width=spec["width"], num_frames=spec["num_frames"],
-                num_inference_steps=spec["num_inference_steps"], min_guidance_scale=spec["min_guidance_scale"],
-                max_guidance_scale=max_g, fps=spec["fps"], motion_bucket_id=spec["motion_bucket_id"],
-                noise_aug_strength=spec["noise_aug_strength"], decode_chunk_size=spec["decode_chunk_size"],
-                generator=torch.Generator("cpu").manual_seed(spec["seed"]), output_type="np",
-            ).frames
+            frames = generate_frames(pipe, image, spec)
     finally:
         h1.remove()
         h2.remove()
@@ -635,12 +640,7 @@ def main():
         save(trace, os.path.join(out_dir, f"trace-{name}.safetensors"), meta)
         traces[name] = trace
         # determinism: a second run reproduces the frames bit for bit
-        again = pipe(image, height=spec["height"], width=spec["width"], num_frames=spec["num_frames"],
-                     num_inference_steps=spec["num_inference_steps"], min_guidance_scale=spec["min_guidance_scale"],
-                     max_guidance_scale=spec["max_guidance_scale"], fps=spec["fps"],
-                     motion_bucket_id=spec["motion_bucket_id"], noise_aug_strength=spec["noise_aug_strength"],
-                     decode_chunk_size=spec["decode_chunk_size"],
-                     generator=torch.Generator("cpu").manual_seed(spec["seed"]), output_type="np").frames
+        again = generate_frames(pipe, image, spec)
         assert np.array_equal(again, frames), "pipeline is not deterministic"
 
     module_fixtures(pipe, traces["a"], RUNS["a"], out_dir)

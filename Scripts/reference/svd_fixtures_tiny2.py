@@ -106,12 +106,7 @@ def main():
     meta["pipeline"] = "pipeline"
     meta["weight_dtypes"] = ", ".join(f"{k} {str(v).replace('torch.', '')}" for k, v in DTYPES.items())
     base.save(trace, os.path.join(out_dir, "trace-a.safetensors"), meta)
-    again = pipe(image, height=spec["height"], width=spec["width"], num_frames=spec["num_frames"],
-                 num_inference_steps=spec["num_inference_steps"], min_guidance_scale=spec["min_guidance_scale"],
-                 max_guidance_scale=spec["max_guidance_scale"], fps=spec["fps"],
-                 motion_bucket_id=spec["motion_bucket_id"], noise_aug_strength=spec["noise_aug_strength"],
-                 decode_chunk_size=spec["decode_chunk_size"],
-                 generator=torch.Generator("cpu").manual_seed(spec["seed"]), output_type="np").frames
+    again = base.generate_frames(pipe, image, spec)
     assert np.array_equal(again, frames), "pipeline is not deterministic"
 
     for dp, _, fns in sorted(os.walk(out_dir)):
