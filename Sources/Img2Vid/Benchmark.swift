@@ -22,7 +22,11 @@ public final class Benchmark {
     /// `progress` gets one line per stage and per run.
     public func run(_ request: BenchmarkRequest, progress: (String) -> Void = { _ in }) throws -> BenchmarkResult {
         do {
-            return try measure(request, progress: progress)
+            let precision = request.precision.resolved()
+            var result = try ComputePrecision.$current.withValue(precision) { try measure(request, progress: progress) }
+            result.precision = precision.rawValue
+            result.cpuISA = OneDNN.isaName
+            return result
         } catch {
             throw GenerationError.wrap(error)
         }

@@ -5,6 +5,7 @@ import Img2Vid
 import Tensor
 
 extension BenchmarkComponent: ExpressibleByArgument {}
+extension PrecisionSetting: ExpressibleByArgument {}
 
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -86,6 +87,10 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Untimed runs before the timed ones.")
     var warmup: Int = 1
 
+    @Option(help: ArgumentHelp("Arithmetic of matrix products, convolutions and attention: auto, f32 or bf16.",
+                               discussion: "bf16 rounds the operands of products to bfloat16 and accumulates in f32 (as torch.autocast does); norms, softmax statistics, residual sums and the scheduler stay f32. auto picks bf16 where oneDNN has native bf16 dot products (AVX512-BF16 or AMX) and f32 elsewhere. f32 is the path that matches diffusers."))
+    var precision: PrecisionSetting = .auto
+
     @OptionGroup var runtime: RuntimeOptions
     @OptionGroup var reporting: ReportingOptions
 
@@ -124,6 +129,7 @@ struct BenchCommand: ParsableCommand {
         request.classifierFreeBatch = cfg
         request.conceptGuidance = guidance
         request.decodeChunkSize = decodeChunkSize
+        request.precision = precision
 
         let cancellation = CancellationFlag()
         let signals = SignalTrap(cancellation)
@@ -149,11 +155,11 @@ struct BenchCommand: ParsableCommand {
     }
 
     static func table(_ r: BenchmarkResult) -> String {
-        let header = ["component", "shape", "runs", "median s", "min s", "max s", "GFLOP", "GFLOP/s", "peak RSS", "threads", "BLAS core", "weights"]
+        let header = ["component", "shape", "runs", "median s", "min s", "max s", "GFLOP", "GFLOP/s", "peak RSS", "threads", "precision", "BLAS core", "weights"]
         let row = [r.component, r.shape, "\(r.runs)", String(format: "%.3f", r.medianSeconds), String(format: "%.3f", r.minSeconds),
                    String(format: "%.3f", r.maxSeconds), r.gflop.map { String(format: "%.0f", $0) } ?? "-",
                    r.gflopsPerSecond.map { String(format: "%.1f", $0) } ?? "-",
-                   InspectCommand.bytes(r.peakRssBytes), "\(r.threads)", r.blasCore,
+                   InspectCommand.bytes(r.peakRssBytes), "\(r.threads)", "\(r.precision) (\(r.cpuISA))", r.blasCore,
                    "\(r.weights == "random" ? "random" : (r.weights as NSString).lastPathComponent) \(r.weightsDtype)"]
         var text = InspectCommand.grid([header, row], rightAligned: [2, 3, 4, 5, 6, 7, 8, 9]) + "\n"
         text += "\(r.numFrames) frames, \(r.width)x\(r.height)" + (r.steps.map { ", \($0) step\($0 == 1 ? "" : "s") per run" } ?? "")
