@@ -1,3 +1,5 @@
+import Tensor
+
 /// One `img2vid bench` measurement; the `--json` object (snake_case keys, every key always present).
 public struct BenchmarkResult: Codable, Sendable, Equatable {
     public var component: String
@@ -33,9 +35,11 @@ public struct BenchmarkResult: Codable, Sendable, Equatable {
     public var gflop: Double?
     /// `gflop / median_s`, nil while `gflop` is.
     public var gflopsPerSecond: Double? { gflop.map { $0 / medianSeconds } }
+    /// The precision of the products (the request's `PrecisionSetting` resolved on this machine).
+    public var precision: ComputePrecision = .f32
 
     enum CodingKeys: String, CodingKey {
-        case component, shape, runs, warmup, threads, weights, parameters, width, height, steps, gflop
+        case component, shape, runs, warmup, threads, weights, parameters, width, height, steps, gflop, precision
         case medianSeconds = "median_s"
         case minSeconds = "min_s"
         case maxSeconds = "max_s"
@@ -85,6 +89,7 @@ public struct BenchmarkResult: Codable, Sendable, Equatable {
                   parameters: try c.decode(Int.self, forKey: .parameters), numFrames: try c.decode(Int.self, forKey: .numFrames),
                   width: try c.decode(Int.self, forKey: .width), height: try c.decode(Int.self, forKey: .height),
                   steps: try c.decodeIfPresent(Int.self, forKey: .steps), gflop: try c.decodeIfPresent(Double.self, forKey: .gflop))
+        precision = try c.decodeIfPresent(ComputePrecision.self, forKey: .precision) ?? .f32
     }
 
     /// Every key is written, nil values as `null`.
@@ -111,5 +116,6 @@ public struct BenchmarkResult: Codable, Sendable, Equatable {
         try c.encode(steps, forKey: .steps)
         try c.encode(gflop, forKey: .gflop)
         try c.encode(gflopsPerSecond, forKey: .gflopsPerSecond)
+        try c.encode(precision, forKey: .precision)
     }
 }

@@ -33,6 +33,12 @@ struct ModerationOptions: ParsableArguments {
         }
     }
 
+    /// The moderation layer of the policy in force, nil for `none`. Missing detector weights fail here.
+    func layer(quiet: Bool) throws -> ModerationLayer? {
+        guard let policy = try loadPolicy(quiet: quiet) else { return nil }
+        return try ModerationLayer(policy: policy)
+    }
+
     /// A file path as given; a bare name (no slash, no .json) is a policy shipped under
     /// Models/policies of the executable's checkout.
     static func policyPath(_ name: String) throws -> String {

@@ -7,7 +7,10 @@ import Media
 ///
 /// Each detector runs once per scanned item however many rules use it; every rule then yields one
 /// `ModerationDecision`. A detector that throws fails closed: its rules become `reject` decisions.
-public final class Moderator {
+///
+/// Shared by concurrent requests: it holds the policy and the built detectors, never a request's
+/// state (the built-in detectors keep no state between calls either).
+public final class Moderator: @unchecked Sendable {
     public let policy: ModerationPolicy
     private let detectors: [String: Detector]
 
