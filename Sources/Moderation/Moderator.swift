@@ -21,10 +21,10 @@ public final class Moderator: @unchecked Sendable {
     }
 
     /// The audit log the policy names, if any.
-    public var auditLog: AuditLog? { policy.auditLog.map { AuditLog(path: policy.resolve($0)) } }
+    public var auditLog: AuditLog? { policy.auditLog.map { AuditLog(path: policy.resolveOutput($0)) } }
 
     /// The quarantine folder the policy names, resolved.
-    public var quarantineFolder: String? { policy.quarantineFolder.map(policy.resolve) }
+    public var quarantineFolder: String? { policy.quarantineFolder.map(policy.resolveOutput) }
 
     /// True when the policy has rules at `stage`.
     public func hasRules(at stage: ModerationStage) -> Bool { policy.rules.contains { $0.stage == stage } }
