@@ -133,19 +133,17 @@ public struct ModerationPolicy: Codable, Sendable, Equatable {
     }
 
     /// Every place a detector's weight path is looked for, in order: as given when absolute;
-    /// otherwise next to the policy file, then in each of `weightFolders`, both as written and
-    /// without its leading `../` and `Weights/` (so the shipped policies' `../../Weights/moderation/x`
-    /// is found as `moderation/x` in a weights folder).
+    /// otherwise next to the policy file, then in each of `weightFolders`, there without its leading
+    /// `../` and `Weights/` (the shipped policies' `../../Weights/moderation/x` is `moderation/x` in
+    /// a weights folder).
     public func weightCandidates(_ path: String) -> [String] {
         let expanded = (path as NSString).expandingTildeInPath
         if expanded.hasPrefix("/") { return [expanded] }
         var places = [resolve(expanded)]
         let inWeights = Self.withinWeightsFolder(expanded)
         for folder in weightFolders {
-            for relative in [expanded, inWeights] {
-                let candidate = ((folder as NSString).appendingPathComponent(relative) as NSString).standardizingPath
-                if !places.contains(candidate) { places.append(candidate) }
-            }
+            let candidate = ((folder as NSString).appendingPathComponent(inWeights) as NSString).standardizingPath
+            if !places.contains(candidate) { places.append(candidate) }
         }
         return places
     }
