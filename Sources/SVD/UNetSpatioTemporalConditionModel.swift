@@ -10,8 +10,8 @@ import Tensor
 public struct UNetSpatioTemporalConditionModel {
     public let config: UNetConfig
     let convIn: Conv2d
-    let timeEmbedding: TimestepEmbedding
-    let addEmbedding: TimestepEmbedding
+    let timeEmbedding: EmbeddingMLP
+    let addEmbedding: EmbeddingMLP
     let downBlocks: [UNetDownBlock]
     let midBlock: UNetMidBlock
     let upBlocks: [UNetUpBlock]
@@ -30,8 +30,8 @@ public struct UNetSpatioTemporalConditionModel {
         let tembChannels = channels[0] * 4
 
         convIn = Conv2d(w["conv_in"], in: config.inChannels, out: channels[0], kernel: 3, padding: 1)
-        timeEmbedding = TimestepEmbedding(w["time_embedding"], in: channels[0], timeEmbedDim: tembChannels)
-        addEmbedding = TimestepEmbedding(w["add_embedding"], in: config.projectionClassEmbeddingsInputDim, timeEmbedDim: tembChannels)
+        timeEmbedding = EmbeddingMLP(w["time_embedding"], in: channels[0], timeEmbedDim: tembChannels)
+        addEmbedding = EmbeddingMLP(w["add_embedding"], in: config.projectionClassEmbeddingsInputDim, timeEmbedDim: tembChannels)
 
         var down: [UNetDownBlock] = []
         var output = channels[0]
