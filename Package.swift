@@ -46,5 +46,5 @@ let package = Package(
         .testTarget(name: "ArchitectureTests", dependencies: []),
         .testTarget(name: "Img2VidCLITests", dependencies: ["Media", "Tensor", "TestSupport"], exclude: ["Fixtures"]),
     ],
-    swiftLanguageModes: [.v5]
+    swiftLanguageModes: [.v6]
 )

@@ -54,8 +54,9 @@ final class EngineTests: XCTestCase {
         XCTAssertNotEqual(a, b)
 
         let engine = Engine()
-        async let ra = engine.generate(request("a", seed: 1))
-        async let rb = engine.generate(request("b", image: Self.inputB, seed: 2))
+        let a2 = request("a", seed: 1), b2 = request("b", image: Self.inputB, seed: 2)
+        async let ra = engine.generate(a2)
+        async let rb = engine.generate(b2)
         let (resultA, resultB) = try await (ra, rb)
         XCTAssertEqual(try frames(resultA), a, "request a changed when run beside b")
         XCTAssertEqual(try frames(resultB), b, "request b changed when run beside a")
@@ -116,8 +117,9 @@ final class EngineTests: XCTestCase {
 
     func testAModelIsLoadedOnceForManyRequests() async throws {
         let engine = Engine()
+        let requests = (0..<4).map { request("r\($0)", seed: UInt64($0)) }
         let results = try await withThrowingTaskGroup(of: GenerationResult.self) { group in
-            for i in 0..<4 { group.addTask { try await engine.generate(self.request("r\(i)", seed: UInt64(i))) } }
+            for r in requests { group.addTask { try await engine.generate(r) } }
             return try await group.reduce(into: []) { $0.append($1) }
         }
         XCTAssertEqual(results.count, 4)

@@ -19,7 +19,7 @@ final class PolicyWeightLookupTests: XCTestCase {
 
     func touch(_ relative: String) throws {
         try FileManager.default.createDirectory(atPath: (path(relative) as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-        FileManager.default.createFile(atPath: path(relative), contents: Data([1]))
+        _ = FileManager.default.createFile(atPath: path(relative), contents: Data([1]))
     }
 
     func policy(weights: String, folders: [String]) throws -> ModerationPolicy {
