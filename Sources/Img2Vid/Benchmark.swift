@@ -23,7 +23,10 @@ struct Benchmark {
     /// Each stage and run is reported as a `.message` event.
     func run(_ request: BenchmarkRequest) throws -> BenchmarkResult {
         do {
-            return try measure(request, progress: { context.emit(.message($0)) })
+            var result = try measure(request, progress: { context.emit(.message($0)) })
+            result.precision = precision.rawValue
+            result.cpuISA = OneDNN.isaName
+            return result
         } catch {
             throw GenerationError.wrap(error)
         }
@@ -184,12 +187,10 @@ struct Benchmark {
         case .random(_, let d, _): dtype = d.rawValue.lowercased()
         case .model: dtype = loaded.dtypeCounts.max { ($0.value, $1.key) < ($1.value, $0.key) }?.key.lowercased() ?? "unknown"
         }
-        var result = BenchmarkResult(component: component.rawValue, shape: shape, runSeconds: times, warmup: request.warmup,
+        return BenchmarkResult(component: component.rawValue, shape: shape, runSeconds: times, warmup: request.warmup,
                                loadSeconds: loadSeconds, peakRssBytes: ResourceUsage.peakResidentBytes, threads: Parallel.threads,
                                blasCore: BLAS.coreName, weights: weightsLabel, weightsDtype: dtype, parameters: loaded.parameters,
                                numFrames: f, width: p.width, height: p.height, steps: steps, gflop: gflop)
-        result.precision = precision
-        return result
     }
 
     /// Builds the named models from the folder's configs, with its checkpoints or random weights.

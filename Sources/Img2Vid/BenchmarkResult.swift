@@ -1,5 +1,3 @@
-import Tensor
-
 /// One `img2vid bench` measurement; the `--json` object (snake_case keys, every key always present).
 public struct BenchmarkResult: Codable, Sendable, Equatable {
     public var component: String
@@ -19,6 +17,10 @@ public struct BenchmarkResult: Codable, Sendable, Equatable {
     public var threads: Int
     /// OpenBLAS's kernel (`BLAS.coreName`): "Haswell", "SkylakeX", ...
     public var blasCore: String
+    /// The precision the products ran at ("f32" or "bf16"; `auto` resolved).
+    public var precision = "f32"
+    /// oneDNN's instruction set on this CPU ("avx2", "avx512_core_bf16", ...): whether bf16 is native.
+    public var cpuISA = "unknown"
     /// "random" or the model folder.
     public var weights: String
     /// Stored dtype of the weights: "f32", "f16", "bf16" (the dtype of most of the checkpoint's tensors for --model).
@@ -35,17 +37,17 @@ public struct BenchmarkResult: Codable, Sendable, Equatable {
     public var gflop: Double?
     /// `gflop / median_s`, nil while `gflop` is.
     public var gflopsPerSecond: Double? { gflop.map { $0 / medianSeconds } }
-    /// The precision of the products (the request's `PrecisionSetting` resolved on this machine).
-    public var precision: ComputePrecision = .f32
 
     enum CodingKeys: String, CodingKey {
-        case component, shape, runs, warmup, threads, weights, parameters, width, height, steps, gflop, precision
+        case component, shape, runs, warmup, threads, weights, parameters, width, height, steps, gflop
         case medianSeconds = "median_s"
         case minSeconds = "min_s"
         case maxSeconds = "max_s"
         case runSeconds = "run_s"
         case loadSeconds = "load_s"
         case peakRssBytes = "peak_rss_bytes"
+        case precision
+        case cpuISA = "cpu_isa"
         case blasCore = "blas_core"
         case weightsDtype = "weights_dtype"
         case numFrames = "num_frames"
@@ -89,7 +91,8 @@ public struct BenchmarkResult: Codable, Sendable, Equatable {
                   parameters: try c.decode(Int.self, forKey: .parameters), numFrames: try c.decode(Int.self, forKey: .numFrames),
                   width: try c.decode(Int.self, forKey: .width), height: try c.decode(Int.self, forKey: .height),
                   steps: try c.decodeIfPresent(Int.self, forKey: .steps), gflop: try c.decodeIfPresent(Double.self, forKey: .gflop))
-        precision = try c.decodeIfPresent(ComputePrecision.self, forKey: .precision) ?? .f32
+        precision = try c.decodeIfPresent(String.self, forKey: .precision) ?? "f32"
+        cpuISA = try c.decodeIfPresent(String.self, forKey: .cpuISA) ?? "unknown"
     }
 
     /// Every key is written, nil values as `null`.
@@ -107,6 +110,8 @@ public struct BenchmarkResult: Codable, Sendable, Equatable {
         try c.encode(peakRssBytes, forKey: .peakRssBytes)
         try c.encode(threads, forKey: .threads)
         try c.encode(blasCore, forKey: .blasCore)
+        try c.encode(precision, forKey: .precision)
+        try c.encode(cpuISA, forKey: .cpuISA)
         try c.encode(weights, forKey: .weights)
         try c.encode(weightsDtype, forKey: .weightsDtype)
         try c.encode(parameters, forKey: .parameters)
@@ -116,6 +121,5 @@ public struct BenchmarkResult: Codable, Sendable, Equatable {
         try c.encode(steps, forKey: .steps)
         try c.encode(gflop, forKey: .gflop)
         try c.encode(gflopsPerSecond, forKey: .gflopsPerSecond)
-        try c.encode(precision, forKey: .precision)
     }
 }

@@ -86,6 +86,8 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(help: "Untimed runs before the timed ones.")
     var warmup: Int = 1
 
+    @OptionGroup var precision: PrecisionOptions
+
     @OptionGroup var runtime: RuntimeOptions
     @OptionGroup var reporting: ReportingOptions
 
@@ -124,7 +126,7 @@ struct BenchCommand: AsyncParsableCommand {
         request.classifierFreeBatch = cfg
         request.conceptGuidance = guidance
         request.decodeChunkSize = decodeChunkSize
-        request.precision = runtime.precision
+        request.precision = precision.setting
 
         let cancellation = CancellationFlag()
         let signals = SignalTrap(cancellation)
@@ -152,11 +154,11 @@ struct BenchCommand: AsyncParsableCommand {
     }
 
     static func table(_ r: BenchmarkResult) -> String {
-        let header = ["component", "shape", "runs", "median s", "min s", "max s", "GFLOP", "GFLOP/s", "peak RSS", "threads", "BLAS core", "precision", "weights"]
+        let header = ["component", "shape", "runs", "median s", "min s", "max s", "GFLOP", "GFLOP/s", "peak RSS", "threads", "precision", "BLAS core", "weights"]
         let row = [r.component, r.shape, "\(r.runs)", String(format: "%.3f", r.medianSeconds), String(format: "%.3f", r.minSeconds),
                    String(format: "%.3f", r.maxSeconds), r.gflop.map { String(format: "%.0f", $0) } ?? "-",
                    r.gflopsPerSecond.map { String(format: "%.1f", $0) } ?? "-",
-                   InspectCommand.bytes(r.peakRssBytes), "\(r.threads)", r.blasCore, r.precision.rawValue,
+                   InspectCommand.bytes(r.peakRssBytes), "\(r.threads)", "\(r.precision) (\(r.cpuISA))", r.blasCore,
                    "\(r.weights == "random" ? "random" : (r.weights as NSString).lastPathComponent) \(r.weightsDtype)"]
         var text = InspectCommand.grid([header, row], rightAligned: [2, 3, 4, 5, 6, 7, 8, 9]) + "\n"
         text += "\(r.numFrames) frames, \(r.width)x\(r.height)" + (r.steps.map { ", \($0) step\($0 == 1 ? "" : "s") per run" } ?? "")

@@ -51,6 +51,7 @@ struct CompareCommand: AsyncParsableCommand {
     @Flag(help: "Replace an existing output file.")
     var overwrite = false
 
+    @OptionGroup var precision: PrecisionOptions
     @OptionGroup var runtime: RuntimeOptions
     @OptionGroup var reporting: ReportingOptions
 
@@ -81,7 +82,7 @@ struct CompareCommand: AsyncParsableCommand {
         generation.resize = resize
         pipelineOptions.apply(to: &generation)
         generation.seed = seed
-        generation.precision = runtime.precision
+        generation.precision = precision.setting
         generation.userTexts = moderation.texts + settings.avoidTexts
         var request = ComparisonRequest(generation: generation, presets: presets)
         request.concepts = settings

@@ -66,6 +66,7 @@ struct GenerateCommand: AsyncParsableCommand {
 
     @OptionGroup var moderation: ModerationOptions
     @OptionGroup var guidance: GuidanceOptions
+    @OptionGroup var precision: PrecisionOptions
     @OptionGroup var runtime: RuntimeOptions
     @OptionGroup var reporting: ReportingOptions
 
@@ -85,7 +86,7 @@ struct GenerateCommand: AsyncParsableCommand {
         request.outputFPS = outputFps
         pipelineOptions.apply(to: &request)
         request.seed = seed
-        request.precision = runtime.precision
+        request.precision = precision.setting
         request.conceptGuidance = guidance.settings
         request.userTexts = moderation.texts + request.conceptTexts
 

@@ -2,15 +2,10 @@ import ArgumentParser
 import Img2Vid
 import Tensor
 
-extension PrecisionSetting: ExpressibleByArgument {}
-
 /// Options that set up the runtime and the engine before any work.
 struct RuntimeOptions: ParsableArguments {
     @Option(help: "Threads for OpenBLAS and the runtime (default: all cores).")
     var threads: Int?
-
-    @Option(help: "Arithmetic of matrix products: auto (bf16 where the CPU has native bf16, else f32), f32 or bf16.")
-    var precision: PrecisionSetting = .auto
 
     @Option(help: "Bytes of model weights the engine keeps loaded between requests (least recently used evicted; default: half the memory).")
     var modelCacheBytes: Int?

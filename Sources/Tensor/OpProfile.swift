@@ -14,7 +14,7 @@ import Foundation
 ///   most the forward's wall time. Work that worker threads do inside an op counts to that op.
 public enum OpProfile {
     public enum Category: Int, CaseIterable, Sendable {
-        case gemm, im2col, norm, attention, elementwise, activation, copy, widen
+        case gemm, im2col, norm, attention, elementwise, activation, copy, widen, pack
 
         public var name: String {
             switch self {
@@ -26,6 +26,7 @@ public enum OpProfile {
             case .activation: return "activation"
             case .copy: return "copy"
             case .widen: return "widen"
+            case .pack: return "pack"
             }
         }
     }
