@@ -29,8 +29,10 @@ public enum Convolution {
     }
 
     /// Output tiles (4x4 each, over all images) from which a 3x3 convolution runs as Winograd
-    /// F(4x4, 3x3) at f32; below it the 36 products are too narrow to beat im2col's one GEMM.
-    public static let winogradMinimumTiles = 64
+    /// F(4x4, 3x3) at f32; below it the 36 products are too narrow, and the weight transform
+    /// too large next to them, to beat im2col's one GEMM (`WinogradTimingTests`: at the UNet's
+    /// 8x8 level, 56 tiles, Winograd took 1.8x im2col's time; at 16x16, 224 tiles, 0.7-0.9x).
+    public static let winogradMinimumTiles = 128
 
     /// Whether `algorithm` resolves to Winograd for this convolution.
     static func usesWinograd(_ algorithm: ConvolutionAlgorithm, n: Int, h: Int, w: Int, kernel: (Int, Int),

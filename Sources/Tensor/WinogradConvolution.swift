@@ -22,7 +22,7 @@ enum WinogradConvolution {
         let tiles = n * tilesPerImage
         let chunk = max(1, min(tiles, budget / (36 * max(c, o, 1))))
         let u = transformedWeights(weight)
-        defer { u.deallocate() }
+        defer { BufferPool.release(UnsafeMutableRawPointer(u), byteCount: 36 * o * c * 4) }
         let vCount = 36 * c * chunk, mCount = 36 * o * chunk
         let v = BufferPool.allocate(byteCount: vCount * 4).bindMemory(to: Float.self, capacity: vCount)
         let m = BufferPool.allocate(byteCount: mCount * 4).bindMemory(to: Float.self, capacity: mCount)
@@ -38,13 +38,9 @@ enum WinogradConvolution {
                 while first < tiles {
                     let count = min(chunk, tiles - first)
                     OpProfile.measure(.im2col) {
-                        Parallel.forEach(c) { ch in
-                            for t in 0..<count {
-                                let tile = first + t
-                                let image = tile / tilesPerImage, ty = (tile % tilesPerImage) / tilesX, tx = tile % tilesX
-                                inputTile(src + (image * c + ch) * h * w, h: h, w: w, y0: 4 * ty - 1, x0: 4 * tx - 1,
-                                          to: v + ch * count + t, stride: c * count)
-                            }
+                        Parallel.forRanges(c, minChunk: 1) { channels in
+                            transformInputs(src, channels: channels, c: c, h: h, w: w, tilesX: tilesX,
+                                            tilesPerImage: tilesPerImage, first: first, count: count, to: v)
                         }
                     }
                     for xi in 0..<36 {
@@ -52,14 +48,9 @@ enum WinogradConvolution {
                                       c: m + xi * o * count)
                     }
                     OpProfile.measure(.im2col) {
-                        Parallel.forEach(o) { oc in
-                            let b = biasValues?[oc] ?? 0
-                            for t in 0..<count {
-                                let tile = first + t
-                                let image = tile / tilesPerImage, ty = (tile % tilesPerImage) / tilesX, tx = tile % tilesX
-                                outputTile(m + oc * count + t, stride: o * count, bias: b,
-                                           to: dst + (image * o + oc) * h * w, h: h, w: w, y0: 4 * ty, x0: 4 * tx)
-                            }
+                        Parallel.forRanges(o, minChunk: 1) { outputs in
+                            transformOutputs(m, outputs: outputs, o: o, h: h, w: w, tilesX: tilesX, tilesPerImage: tilesPerImage,
+                                             first: first, count: count, bias: biasValues, to: dst)
                         }
                     }
                     first += count
@@ -69,10 +60,13 @@ enum WinogradConvolution {
         return out
     }
 
-    /// `G g Gᵀ` for every (output, input) channel pair, stored `[36][O][C]`.
+    /// `G g Gᵀ` for every (output, input) channel pair, stored `[36][O][C]`, in a `BufferPool`
+    /// buffer (a fresh one of this size costs more in page faults than the transform).
     static func transformedWeights(_ weight: Tensor) -> UnsafeMutablePointer<Float> {
         let (o, c) = (weight.shape[0], weight.shape[1])
-        let u = UnsafeMutablePointer<Float>.allocate(capacity: 36 * o * c)
+        let u = BufferPool.allocate(byteCount: 36 * o * c * 4).bindMemory(to: Float.self, capacity: 36 * o * c)
+        // G's fractions as products (a division per element costs more than the whole transform).
+        let q4: Float = 1.0 / 4, q6: Float = 1.0 / 6, q12: Float = 1.0 / 12, q24: Float = 1.0 / 24
         weight.withUnsafeBufferPointer { pw in
             let g = pw.baseAddress!
             Parallel.forRanges(o * c, minChunk: 256) { range in
@@ -81,17 +75,17 @@ enum WinogradConvolution {
                     // G g: 6 rows of the 3 filter columns (SIMD lanes 0..2).
                     let g0 = SIMD4<Float>(f[0], f[1], f[2], 0), g1 = SIMD4<Float>(f[3], f[4], f[5], 0)
                     let g2 = SIMD4<Float>(f[6], f[7], f[8], 0)
-                    let gg = (g0 / 4, -(g0 + g1 + g2) / 6, -(g0 - g1 + g2) / 6,
-                              g0 / 24 + g1 / 12 + g2 / 6, g0 / 24 - g1 / 12 + g2 / 6, g2)
+                    let gg = (g0 * q4, -(g0 + g1 + g2) * q6, -(g0 - g1 + g2) * q6,
+                              g0 * q24 + g1 * q12 + g2 * q6, g0 * q24 - g1 * q12 + g2 * q6, g2)
                     // (G g) Gᵀ: the same combinations of each row's three values.
                     func store(_ i: Int, _ r: SIMD4<Float>) {
                         let (a, b, c2) = (r[0], r[1], r[2])
                         let base = u + 6 * i * o * c + pair
-                        base[0] = a / 4
-                        base[o * c] = -(a + b + c2) / 6
-                        base[2 * o * c] = -(a - b + c2) / 6
-                        base[3 * o * c] = a / 24 + b / 12 + c2 / 6
-                        base[4 * o * c] = a / 24 - b / 12 + c2 / 6
+                        base[0] = a * q4
+                        base[o * c] = -(a + b + c2) * q6
+                        base[2 * o * c] = -(a - b + c2) * q6
+                        base[3 * o * c] = a * q24 + b * q12 + c2 * q6
+                        base[4 * o * c] = a * q24 - b * q12 + c2 * q6
                         base[5 * o * c] = c2
                     }
                     store(0, gg.0); store(1, gg.1); store(2, gg.2); store(3, gg.3); store(4, gg.4); store(5, gg.5)
@@ -101,70 +95,95 @@ enum WinogradConvolution {
         return u
     }
 
-    /// `Bᵀ d B` of the 6x6 tile of `plane` at (y0, x0) (zero outside the plane), element `k`
-    /// written to `to[k * stride]`.
-    @inline(__always)
-    static func inputTile(_ plane: UnsafePointer<Float>, h: Int, w: Int, y0: Int, x0: Int,
-                          to dst: UnsafeMutablePointer<Float>, stride: Int) {
-        let interior = y0 >= 0 && x0 >= 0 && y0 + 6 <= h && x0 + 6 <= w
-        func row(_ i: Int) -> SIMD8<Float> {
-            var r = SIMD8<Float>()
-            let y = y0 + i
-            if y < 0 || y >= h { return r }
-            let line = plane + y * w
-            if interior {
-                for j in 0..<6 { r[j] = line[x0 + j] }
-            } else {
-                for j in 0..<6 where x0 + j >= 0 && x0 + j < w { r[j] = line[x0 + j] }
+    /// `Bᵀ d B` of every 6x6 input tile of `channels` in tiles `first..<first+count`, element
+    /// `k` of tile `t` and channel `ch` written to `v[(k * c + ch) * count + t - first]`.
+    /// Per tile row it first forms `Bᵀ d` for the whole strip (6 padded rows, loops over the
+    /// width that vectorise), then each tile's `(Bᵀ d) B` from 6 contiguous values per row.
+    static func transformInputs(_ src: UnsafePointer<Float>, channels: Range<Int>, c: Int, h: Int, w: Int, tilesX: Int,
+                                tilesPerImage: Int, first: Int, count: Int, to v: UnsafeMutablePointer<Float>) {
+        let wp = 4 * tilesX + 2
+        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: 12 * wp)
+        defer { scratch.deallocate() }
+        let rows = scratch, t = scratch + 6 * wp
+        let planeStride = c * count
+        for ch in channels {
+            var tile = first
+            while tile < first + count {
+                let image = tile / tilesPerImage, ty = (tile % tilesPerImage) / tilesX, tx0 = tile % tilesX
+                let end = min(first + count, tile - tx0 + tilesX)
+                let plane = src + (image * c + ch) * h * w
+                rows.update(repeating: 0, count: 6 * wp)
+                for i in 0..<6 {
+                    let y = 4 * ty - 1 + i
+                    if y >= 0 && y < h { (rows + i * wp + 1).update(from: plane + y * w, count: w) }
+                }
+                let r0 = rows, r1 = rows + wp, r2 = rows + 2 * wp, r3 = rows + 3 * wp, r4 = rows + 4 * wp, r5 = rows + 5 * wp
+                for x in 0..<wp { t[x] = 4 * r0[x] - 5 * r2[x] + r4[x] }
+                for x in 0..<wp { t[wp + x] = -4 * (r1[x] + r2[x]) + r3[x] + r4[x] }
+                for x in 0..<wp { t[2 * wp + x] = 4 * (r1[x] - r2[x]) - r3[x] + r4[x] }
+                for x in 0..<wp { t[3 * wp + x] = 2 * (r3[x] - r1[x]) - r2[x] + r4[x] }
+                for x in 0..<wp { t[4 * wp + x] = 2 * (r1[x] - r3[x]) - r2[x] + r4[x] }
+                for x in 0..<wp { t[5 * wp + x] = 4 * r1[x] - 5 * r3[x] + r5[x] }
+                for index in tile..<end {
+                    let x0 = 4 * (tx0 + index - tile)
+                    let out = v + ch * count + (index - first)
+                    for k in 0..<6 {
+                        let d = t + k * wp + x0
+                        let o = out + 6 * k * planeStride
+                        o[0] = 4 * d[0] - 5 * d[2] + d[4]
+                        o[planeStride] = -4 * (d[1] + d[2]) + d[3] + d[4]
+                        o[2 * planeStride] = 4 * (d[1] - d[2]) - d[3] + d[4]
+                        o[3 * planeStride] = 2 * (d[3] - d[1]) - d[2] + d[4]
+                        o[4 * planeStride] = 2 * (d[1] - d[3]) - d[2] + d[4]
+                        o[5 * planeStride] = 4 * d[1] - 5 * d[3] + d[5]
+                    }
+                }
+                tile = end
             }
-            return r
         }
-        let d = (row(0), row(1), row(2), row(3), row(4), row(5))
-        // Bᵀ d: combinations of rows.
-        let t0 = 4 * d.0 - 5 * d.2 + d.4
-        let t1 = -4 * d.1 - 4 * d.2 + d.3 + d.4
-        let t2 = 4 * d.1 - 4 * d.2 - d.3 + d.4
-        let t3 = -2 * d.1 - d.2 + 2 * d.3 + d.4
-        let t4 = 2 * d.1 - d.2 - 2 * d.3 + d.4
-        let t5 = 4 * d.1 - 5 * d.3 + d.5
-        // (Bᵀ d) B: the same combinations of each row's elements.
-        func store(_ i: Int, _ t: SIMD8<Float>) {
-            let out = dst + 6 * i * stride
-            out[0] = 4 * t[0] - 5 * t[2] + t[4]
-            out[stride] = -4 * t[1] - 4 * t[2] + t[3] + t[4]
-            out[2 * stride] = 4 * t[1] - 4 * t[2] - t[3] + t[4]
-            out[3 * stride] = -2 * t[1] - t[2] + 2 * t[3] + t[4]
-            out[4 * stride] = 2 * t[1] - t[2] - 2 * t[3] + t[4]
-            out[5 * stride] = 4 * t[1] - 5 * t[3] + t[5]
-        }
-        store(0, t0); store(1, t1); store(2, t2); store(3, t3); store(4, t4); store(5, t5)
     }
 
-    /// `Aᵀ m A + bias` for the 36 products at `m[k * stride]`, written to the 4x4 block of
-    /// `plane` at (y0, x0), cropped to the plane.
-    @inline(__always)
-    static func outputTile(_ m: UnsafePointer<Float>, stride: Int, bias: Float,
-                           to plane: UnsafeMutablePointer<Float>, h: Int, w: Int, y0: Int, x0: Int) {
-        func row(_ i: Int) -> SIMD8<Float> {
-            var r = SIMD8<Float>()
-            for j in 0..<6 { r[j] = m[(6 * i + j) * stride] }
-            return r
+    /// `Aᵀ m A + bias` for output channels `outputs` of tiles `first..<first+count`, from the 36
+    /// products at `m[(k * o + oc) * count + t - first]`, written into the output planes
+    /// (4x4 blocks, cropped at the right and bottom edges).
+    static func transformOutputs(_ m: UnsafePointer<Float>, outputs: Range<Int>, o: Int, h: Int, w: Int, tilesX: Int,
+                                 tilesPerImage: Int, first: Int, count: Int, bias: [Float]?,
+                                 to dst: UnsafeMutablePointer<Float>) {
+        let planeStride = o * count
+        for oc in outputs {
+            let b = bias?[oc] ?? 0
+            for t in 0..<count {
+                let tile = first + t
+                let image = tile / tilesPerImage, ty = (tile % tilesPerImage) / tilesX, tx = tile % tilesX
+                let p = m + oc * count + t
+                // Aᵀ m: 4 rows of 6, from the 6 rows of m.
+                var r = (SIMD8<Float>(), SIMD8<Float>(), SIMD8<Float>(), SIMD8<Float>())
+                for j in 0..<6 {
+                    let m0 = p[j * planeStride], m1 = p[(6 + j) * planeStride], m2 = p[(12 + j) * planeStride]
+                    let m3 = p[(18 + j) * planeStride], m4 = p[(24 + j) * planeStride], m5 = p[(30 + j) * planeStride]
+                    r.0[j] = m0 + m1 + m2 + m3 + m4
+                    r.1[j] = m1 - m2 + 2 * (m3 - m4)
+                    r.2[j] = m1 + m2 + 4 * (m3 + m4)
+                    r.3[j] = m1 - m2 + 8 * (m3 - m4) + m5
+                }
+                let y0 = 4 * ty, x0 = 4 * tx
+                let rowsLeft = min(4, h - y0), cols = min(4, w - x0)
+                let plane = dst + (image * o + oc) * h * w
+                func store(_ i: Int, _ q: SIMD8<Float>) {
+                    guard i < rowsLeft else { return }
+                    let line = plane + (y0 + i) * w + x0
+                    let values = (q[0] + q[1] + q[2] + q[3] + q[4], q[1] - q[2] + 2 * (q[3] - q[4]),
+                                  q[1] + q[2] + 4 * (q[3] + q[4]), q[1] - q[2] + 8 * (q[3] - q[4]) + q[5])
+                    if cols == 4 {
+                        line[0] = values.0 + b; line[1] = values.1 + b; line[2] = values.2 + b; line[3] = values.3 + b
+                    } else {
+                        line[0] = values.0 + b
+                        if cols > 1 { line[1] = values.1 + b }
+                        if cols > 2 { line[2] = values.2 + b }
+                    }
+                }
+                store(0, r.0); store(1, r.1); store(2, r.2); store(3, r.3)
+            }
         }
-        let m0 = row(0), m1 = row(1), m2 = row(2), m3 = row(3), m4 = row(4), m5 = row(5)
-        // Aᵀ m: 4 rows.
-        let r0 = m0 + m1 + m2 + m3 + m4
-        let r1 = m1 - m2 + 2 * (m3 - m4)
-        let r2 = m1 + m2 + 4 * (m3 + m4)
-        let r3 = m1 - m2 + 8 * (m3 - m4) + m5
-        let rows = min(4, h - y0), cols = min(4, w - x0)
-        func store(_ i: Int, _ r: SIMD8<Float>) {
-            guard i < rows else { return }
-            let line = plane + (y0 + i) * w + x0
-            line[0] = r[0] + r[1] + r[2] + r[3] + r[4] + bias
-            if cols > 1 { line[1] = r[1] - r[2] + 2 * (r[3] - r[4]) + bias }
-            if cols > 2 { line[2] = r[1] + r[2] + 4 * (r[3] + r[4]) + bias }
-            if cols > 3 { line[3] = r[1] - r[2] + 8 * (r[3] - r[4]) + r[5] + bias }
-        }
-        store(0, r0); store(1, r1); store(2, r2); store(3, r3)
     }
 }

@@ -54,7 +54,8 @@ final class UNetWorkloadTests: XCTestCase {
         defer { UNetSpatioTemporalConditionModel.splitBatchAbove = saved }
         UNetSpatioTemporalConditionModel.splitBatchAbove = 0
         let split = model(sample, timestep: 0.7, encoderHiddenStates: context, addedTimeIds: ids)
-        assertClose(split, batched, tolerance: 1e-6)
+        // Different GEMM shapes take different OpenBLAS blockings: 1.6e-6 with the Zen (AVX2) kernel.
+        assertClose(split, batched, tolerance: 4e-6)
     }
 
     func testFullSizeFLOPs() throws {

@@ -1,5 +1,6 @@
 import Tensor
 import TestSupport
+import Dispatch
 import XCTest
 
 /// Winograd F(4x4, 3x3) convolutions against im2col + GEMM (direct summation) and against
@@ -60,7 +61,7 @@ final class WinogradTests: XCTestCase {
     /// the transformed tiles to bf16 would lose more than the products do).
     func testAutomaticChoice() {
         var random = SplitMix(seed: 24)
-        let x = random.tensor([2, 4, 32, 32]), weight = random.tensor([4, 4, 3, 3])
+        let x = random.tensor([2, 4, 64, 64]), weight = random.tensor([4, 4, 3, 3])
         XCTAssertEqual(conv2d(x, weight: weight, bias: nil, padding: 1).scalars,
                        conv2d(x, weight: weight, bias: nil, padding: 1, algorithm: .winograd).scalars)
         let small = random.tensor([1, 4, 8, 8])
@@ -69,6 +70,30 @@ final class WinogradTests: XCTestCase {
         ComputePrecision.$current.withValue(.bf16) {
             XCTAssertEqual(conv2d(x, weight: weight, bias: nil, padding: 1).scalars,
                            conv2d(x, weight: weight, bias: nil, padding: 1, algorithm: .im2col).scalars)
+        }
+    }
+}
+
+/// IMG2VID_PROFILE=1: Winograd against im2col on the 3x3 convolutions of the SVD-XT UNet at
+/// 14 frames 256x256 (latent 32x32 and its halvings), interleaved, best of 3 each; prints
+/// milliseconds and the speed-up per shape. A measurement, not a test: it asserts nothing
+/// about time.
+final class WinogradTimingTests: XCTestCase {
+    func testTimeUNetShapes() throws {
+        guard ProcessInfo.processInfo.environment["IMG2VID_PROFILE"] != nil else { throw XCTSkip("set IMG2VID_PROFILE=1") }
+        var random = SplitMix(seed: 25)
+        for (c, o, side) in [(320, 320, 32), (960, 320, 32), (640, 640, 16), (1920, 640, 16), (1280, 1280, 8), (2560, 1280, 8), (1280, 1280, 4)] {
+            let x = random.tensor([14, c, side, side]), weight = random.tensor([o, c, 3, 3])
+            var best: [ConvolutionAlgorithm: Double] = [.im2col: .infinity, .winograd: .infinity]
+            for _ in 0..<3 {
+                for algorithm in [ConvolutionAlgorithm.im2col, .winograd] {
+                    let t0 = DispatchTime.now().uptimeNanoseconds
+                    _ = conv2d(x, weight: weight, bias: nil, padding: 1, algorithm: algorithm)
+                    best[algorithm] = min(best[algorithm]!, Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6)
+                }
+            }
+            print(String(format: "conv3x3 14x%dx%dx%d -> %d: im2col %.1f ms, winograd %.1f ms, %.2fx",
+                         c, side, side, o, best[.im2col]!, best[.winograd]!, best[.im2col]! / best[.winograd]!))
         }
     }
 }
