@@ -5,9 +5,8 @@ import Img2Vid
 import Tensor
 
 extension BenchmarkComponent: ExpressibleByArgument {}
-extension PrecisionSetting: ExpressibleByArgument {}
 
-struct BenchCommand: ParsableCommand {
+struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Time model components (real architecture, random or real weights).",
@@ -87,9 +86,7 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Untimed runs before the timed ones.")
     var warmup: Int = 1
 
-    @Option(help: ArgumentHelp("Arithmetic of matrix products, convolutions and attention: auto, f32 or bf16.",
-                               discussion: "bf16 rounds the operands of products to bfloat16 and accumulates in f32 (as torch.autocast does); norms, softmax statistics, residual sums and the scheduler stay f32. auto picks bf16 where oneDNN has native bf16 dot products (AVX512-BF16 or AMX) and f32 elsewhere. f32 is the path that matches diffusers."))
-    var precision: PrecisionSetting = .auto
+    @OptionGroup var precision: PrecisionOptions
 
     @OptionGroup var runtime: RuntimeOptions
     @OptionGroup var reporting: ReportingOptions
@@ -111,7 +108,7 @@ struct BenchCommand: ParsableCommand {
         if let decodeChunkSize, decodeChunkSize < 1 { throw ValidationError("--decode-chunk-size must be at least 1") }
     }
 
-    func run() throws {
+    func run() async throws {
         runtime.apply()
         let weights: BenchmarkRequest.Weights
         if let model {
@@ -129,7 +126,7 @@ struct BenchCommand: ParsableCommand {
         request.classifierFreeBatch = cfg
         request.conceptGuidance = guidance
         request.decodeChunkSize = decodeChunkSize
-        request.precision = precision
+        request.precision = precision.setting
 
         let cancellation = CancellationFlag()
         let signals = SignalTrap(cancellation)
@@ -137,9 +134,11 @@ struct BenchCommand: ParsableCommand {
         let showProgress = reporting.showsProgress
         let result: BenchmarkResult
         do {
-            result = try Benchmark(cancellation: cancellation).run(request) { line in
-                if showProgress { Console.note(line) }
+            let running = runtime.engine().start(request, cancellation: cancellation)
+            for await event in running.events {
+                if case .message(let line) = event, showProgress { Console.note(line) }
             }
+            result = try await running.value()
         } catch let error as GenerationError {
             Console.error(error.description)
             if reporting.json {

@@ -92,7 +92,11 @@ public enum Attention {
     /// Query rows per block (tuning knob for benchmarks and tests; set it before running ops,
     /// not while they run). 128 measured as fast as 256 and faster than 512 (see above) with
     /// half the scratch.
-    nonisolated(unsafe) public static var blockRows = 128
+    public static var blockRows: Int {
+        get { blockRowsKnob.value }
+        set { blockRowsKnob.value = newValue }
+    }
+    private static let blockRowsKnob = Locked(128)
 
     /// How the (batch, head, query block) work items are scheduled.
     public enum Schedule: Sendable {
@@ -102,7 +106,11 @@ public enum Attention {
         case serialItems
     }
     /// Forces a schedule (benchmarks and tests); nil chooses automatically.
-    nonisolated(unsafe) public static var schedule: Schedule? = nil
+    public static var schedule: Schedule? {
+        get { scheduleKnob.value }
+        set { scheduleKnob.value = newValue }
+    }
+    private static let scheduleKnob = Locked<Schedule?>(nil)
 
     /// OpenBLAS 0.3.21 runs an sgemm single-threaded up to this `m*n*k` (interface/gemm.c:
     /// SMP_THRESHOLD_MIN 65536 times GEMM_MULTITHREAD_THRESHOLD 4).

@@ -6,7 +6,11 @@ public enum Convolution {
 
     /// Output columns per GEMM below which images are batched into one GEMM (tuning knob; set
     /// before running ops, not while they run).
-    nonisolated(unsafe) public static var batchColumnsTarget = 1024
+    public static var batchColumnsTarget: Int {
+        get { batchColumnsTargetKnob.value }
+        set { batchColumnsTargetKnob.value = newValue }
+    }
+    private static let batchColumnsTargetKnob = Locked(1024)
 
     @inline(__always)
     static func ceilDiv(_ a: Int, _ b: Int) -> Int { a >= 0 ? (a + b - 1) / b : -((-a) / b) }

@@ -67,5 +67,9 @@ public func feedForwardGEGLU(_ x: Tensor, residual: inout Tensor, projWeight: Te
 /// Tuning of `feedForwardGEGLU`.
 public enum FeedForwardGEGLU {
     /// Rows per chunk (set before running ops, not while they run).
-    nonisolated(unsafe) public static var chunkRows = 2048
+    public static var chunkRows: Int {
+        get { chunkRowsKnob.value }
+        set { chunkRowsKnob.value = newValue }
+    }
+    private static let chunkRowsKnob = Locked(2048)
 }
