@@ -272,7 +272,7 @@ def main():
         frames = {}
         for mode in MODES:
             frames[mode], record = run_case(name, mode)
-            save_file({k: v.contiguous() for k, v in record.items()},
+            save_file({k: v.clone().contiguous() for k, v in record.items()},
                       os.path.join(SCRATCH, f"{name}-{mode}.safetensors"))
         ref = frames["f64"]
         meta = {k: str(v) for k, v in spec.items()}

@@ -2,7 +2,8 @@ import Layers
 import Tensor
 
 /// Mirrors diffusers' CrossAttnUpBlockSpatioTemporal and UpBlockSpatioTemporal
-/// (models/unets/unet_3d_blocks.py): each resnet (eps 1e-5 as the UNet passes it) takes the
+/// (models/unets/unet_3d_blocks.py): each resnet (eps 1e-6: `get_up_block` does not forward the
+/// UNet's `resnet_eps=1e-5` to these two classes, so their default 1e-6 applies) takes the
 /// previous output concatenated on channels with the latest skip connection; the optional
 /// `upsamplers.0` (Upsample2D) is a nearest resize to the next skip connection's size (2x, or
 /// the `upsample_size` diffusers forwards when a latent side is not divisible) and a 3x3 conv.
@@ -16,7 +17,7 @@ struct UNetUpBlock {
         resnets = (0..<layers).map { i in
             let skipChannels = i == layers - 1 ? inChannels : outChannels
             let resnetIn = i == 0 ? prevOutputChannels : outChannels
-            return SpatioTemporalResBlock(w["resnets"][i], in: resnetIn + skipChannels, out: outChannels, tembChannels: tembChannels, eps: 1e-5)
+            return SpatioTemporalResBlock(w["resnets"][i], in: resnetIn + skipChannels, out: outChannels, tembChannels: tembChannels, eps: 1e-6)
         }
         attentions = crossAttention ? (0..<layers).map {
             TransformerSpatioTemporalModel(w["attentions"][$0], heads: heads, headDim: outChannels / heads, inChannels: outChannels,

@@ -13,8 +13,10 @@ import Foundation
 ///   frames, cross-attention to the image token) stay in f32: converting their operands costs
 ///   more than the product, and f32 is the more accurate of the two.
 public enum GEMM {
-    /// Below this many multiply-adds (m*n*k) a product runs in f32 at any precision.
-    public static let bf16MinimumMultiplyAdds = 262_144
+    /// Below this many multiply-adds (m*n*k) a product runs in f32 at any precision. A knob so that
+    /// an accuracy measurement can put every product of a small model through bf16, as
+    /// torch.autocast does (`PrecisionTests` sets it to 0); 262,144 otherwise.
+    public static let bf16MinimumMultiplyAdds = Locked(262_144)
 
     /// Row-major `C[m,n] = alpha op(A) op(B) + beta C`; `lda`, `ldb`, `ldc` default to the dense
     /// row strides of the operands as stored (A is `[k, m]` when `transA`, B `[n, k]` when `transB`).
@@ -31,7 +33,7 @@ public enum GEMM {
         let lda = lda ?? (transA ? m : k)
         let ldb = ldb ?? (transB ? k : n)
         let ldc = ldc ?? n
-        guard precision == .bf16, m * n * k > bf16MinimumMultiplyAdds else {
+        guard precision == .bf16, m * n * k > bf16MinimumMultiplyAdds.value else {
             return BLAS.sgemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha,
                               a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
         }

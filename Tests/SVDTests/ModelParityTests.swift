@@ -37,7 +37,7 @@ final class ModelParityTests: XCTestCase {
         let out = unet(try trace.tensor("input.sample"), timestep: try trace.tensor("input.timestep").scalars[0],
                        encoderHiddenStates: try trace.tensor("input.encoder_hidden_states"),
                        addedTimeIds: try trace.tensor("input.added_time_ids"))
-        assertClose(out, try trace.tensor("output"), tolerance: 5e-5)
+        assertClose(out, try trace.tensor("output"), tolerance: 5e-6)   // 5e-5 before the up blocks' eps was fixed to 1e-6
     }
 
     /// A second CLIP config with hidden_act "quick_gelu" (the tiny pipeline's is "gelu", like the release).

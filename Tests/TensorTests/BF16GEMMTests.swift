@@ -39,7 +39,7 @@ final class BF16GEMMTests: XCTestCase {
     func testBF16ProductMatchesRoundedOperandsAndF32() {
         var random = SplitMix(seed: 11)
         let (m, n, k, pad) = (96, 80, 72, 3)
-        XCTAssertGreaterThan(m * n * k, GEMM.bf16MinimumMultiplyAdds)
+        XCTAssertGreaterThan(m * n * k, GEMM.bf16MinimumMultiplyAdds.value)
         for (transA, transB) in [(false, false), (false, true), (true, false), (true, true)] {
             for (alpha, beta) in [(Float(1), Float(0)), (0.125, 1), (2, 0.5)] {
                 let aCount = (transA ? k : m) * ((transA ? m : k) + pad)
