@@ -24,7 +24,7 @@ Writes
   Tests/ConceptGuidanceTests/Fixtures/precision/<case>.safetensors  (committed, small): `frames` [1, F, H, W, 3]
       float32, the f64 run's frames in [0, 1] before uint8 (diffusers returns them as float32), with the case's
       settings and PyTorch's PSNRs (f32 and bf16, float and uint8) in the metadata. The Swift test
-      PrecisionTests (IMG2VID_PRECISION=1) runs img2vid f32 and bf16 on the same cases and prints the table.
+      PrecisionTests runs img2vid f32 and bf16 on the same cases in the normal suite (IMG2VID_PRECISION_TABLE=1 prints the table).
   .build/precision/<case>-<mode>.safetensors  (git-ignored): per mode, the frames and every UNet call's inputs
       and output and the latents after every step, for bisecting where precision is lost.
 And prints PSNR vs f64 of PyTorch f32 and bf16 for every case (float frames: 10 log10(1 / MSE) on [0, 1];
