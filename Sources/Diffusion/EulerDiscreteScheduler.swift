@@ -207,6 +207,11 @@ public struct EulerDiscreteScheduler: Scheduler, Sendable {
         return out
     }
 
+    /// `Scheduler`'s step: deterministic (s_churn = 0), so `random` is not drawn from.
+    public func step(modelOutput: Tensor, stepIndex: Int, sample: Tensor, random: inout some RandomSource) -> Tensor {
+        step(modelOutput: modelOutput, stepIndex: stepIndex, sample: sample)
+    }
+
     /// Mirrors `step(model_output, timestep, sample).prev_sample` (s_churn = 0).
     public func step(modelOutput: Tensor, stepIndex: Int, sample: Tensor) -> Tensor {
         stepWithPrediction(modelOutput: modelOutput, stepIndex: stepIndex, sample: sample).prevSample
