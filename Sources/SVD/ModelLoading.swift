@@ -1,11 +1,15 @@
 import Diffusion
+import Foundation
 import Tensor
 
 extension ModelFolder {
     /// Builds a model from a component's config and checkpoint, reporting every weight problem at once.
     func load<Model>(component: String, base: String, ignoring: @escaping (String) -> Bool = { _ in false },
                      _ build: (WeightScope) throws -> Model) throws -> Model {
-        let source = CheckpointWeights(try checkpoint(component: component, base: base), ignoring: ignoring)
+        try Self.load(CheckpointWeights(try checkpoint(component: component, base: base), ignoring: ignoring), build)
+    }
+
+    static func load<Model>(_ source: CheckpointWeights, _ build: (WeightScope) throws -> Model) throws -> Model {
         let model: Model
         do { model = try build(WeightScope(source)) } catch let e as ModelConfigError { throw ModelLoadingError.config(e) }
         do { try source.finish() } catch let e as WeightLoadingError { throw ModelLoadingError.mismatchedWeights(e) }
@@ -15,6 +19,39 @@ extension ModelFolder {
     public func loadUNet() throws -> UNetSpatioTemporalConditionModel {
         let config = try self.config(UNetConfig.self, component: "unet")
         return try load(component: "unet", base: "diffusion_pytorch_model") { try UNetSpatioTemporalConditionModel(config: config, weights: $0) }
+    }
+
+    /// The UNet of `unet/config.json` with its weights from `file` when given (`--unet FILE.safetensors`: one
+    /// safetensors file holding the UNet's state dict in diffusers key names, such as AnimateLCM-SVD-xt.safetensors),
+    /// else from the folder. The file must hold exactly the model's tensors: missing, unexpected and wrong-shaped
+    /// keys are all reported by name (`ModelLoadingError.mismatchedWeights`), before any generation work; a
+    /// sharded `*.safetensors.index.json` works too.
+    public func loadUNet(file: String?) throws -> UNetSpatioTemporalConditionModel {
+        guard let file else { return try loadUNet() }
+        let config = try self.config(UNetConfig.self, component: "unet")
+        guard FileManager.default.fileExists(atPath: file) else { throw ModelLoadingError.missingUNetFile(path: file) }
+        // Anything else that is not a safetensors file (a .bin/.ckpt pickle, a folder) gets the parser's error.
+        let checkpoint: SafeTensorsCheckpoint
+        do {
+            checkpoint = try SafeTensorsCheckpoint(path: file)
+        } catch let e as SafeTensorsError {
+            throw ModelLoadingError.badWeights(e)
+        }
+        return try Self.load(CheckpointWeights(checkpoint)) { try UNetSpatioTemporalConditionModel(config: config, weights: $0) }
+    }
+
+    /// The folder's sampler: `scheduler/scheduler_config.json`, AnimateLCM's when its `_class_name` says so.
+    public func loadScheduler() throws -> SchedulerSettings {
+        let p = file("scheduler", "scheduler_config.json")
+        guard let data = FileManager.default.contents(atPath: p) else { throw ModelLoadingError.missingFile(path: p) }
+        let settings: SchedulerSettings
+        do {
+            settings = try SchedulerSettings.decode(data)
+            _ = try settings.makeScheduler()
+        } catch {
+            throw ModelLoadingError.invalidConfig(path: p, reason: "\(error)")
+        }
+        return settings
     }
 
     public func loadVAE() throws -> AutoencoderKLTemporalDecoder {
