@@ -1,4 +1,5 @@
 import ConceptGuidance
+import Diffusion
 import Tensor
 
 /// Everything `img2vid bench` asks for. Unset sizes take the model's defaults (frames from the
@@ -34,6 +35,11 @@ public struct BenchmarkRequest: Sendable {
     /// `vae-decode`: frames per decoder call (the pipeline's `--decode-chunk-size`); nil decodes
     /// all frames as one chunk.
     public var decodeChunkSize: Int?
+    /// `step`, `pipeline`: the sampler (`--scheduler`); nil: the one the folder's scheduler_config.json names.
+    /// Its defaults (AnimateLCM: 4 steps, guidance 1.0-1.2, bucket 80, fps 8) apply unless set.
+    public var scheduler: SchedulerKind?
+    /// A single safetensors file with the UNet's weights (`--unet`), used instead of the folder's or random ones.
+    public var unetFile: String?
     /// Count FLOPs (2 x multiply-adds of every GEMM, conv and attention) on the first timed run.
     public var countsFLOPs = true
 

@@ -1,4 +1,5 @@
 import ConceptGuidance
+import Diffusion
 import Media
 import SVD
 
@@ -8,6 +9,10 @@ public struct GenerationRequest: Sendable {
     public var outputPath: String
     public var modelPath: String
     public var variant: String?
+    /// The sampler (`--scheduler`); nil: the one the model folder's scheduler_config.json names.
+    public var scheduler: SchedulerKind?
+    /// A single safetensors file with the UNet's weights (`--unet`), used instead of the folder's.
+    public var unetFile: String?
     public var overwrite = false
     public var resize: ResizeMode = .crop
     public var maxInputPixels = ImageDecoder.defaultMaxPixels

@@ -45,10 +45,11 @@ public final class VideoGenerator: Generator {
         try request.conceptGuidance.validate()   // concept flags are checked before any work
         let image = try stage(.loadImage) { try ImageDecoder.decode(path: request.imagePath, maxPixels: request.maxInputPixels) }
         let pipeline = try stage(.loadModel) {
-            try StableVideoDiffusionPipeline.load(ModelFolder(path: request.modelPath, variant: request.variant))
+            try StableVideoDiffusionPipeline.load(ModelFolder(path: request.modelPath, variant: request.variant),
+                                                  unetFile: request.unetFile, scheduler: request.scheduler)
         }
         let parameters = request.parameters(defaults: pipeline.defaultParameters)
-        try parameters.validate(sizeMultiple: pipeline.sizeMultiple)
+        try pipeline.validate(parameters)
         try checkCancelled()
 
         let input = ImageResizer.resize(image, width: parameters.width, height: parameters.height, mode: request.resize)

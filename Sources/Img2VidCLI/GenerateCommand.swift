@@ -39,6 +39,7 @@ struct GenerateCommand: ParsableCommand {
     @OptionGroup var model: ModelOptions
 
     @OptionGroup var pipelineOptions: PipelineOptions
+    @OptionGroup var sampler: SamplerOptions
 
     @Option(help: "Frame rate of the written video, if different from --fps.")
     var outputFps: Int?
@@ -77,6 +78,8 @@ struct GenerateCommand: ParsableCommand {
         runtime.apply()
         var request = GenerationRequest(imagePath: image, outputPath: output, modelPath: try model.resolvedPath())
         request.variant = model.variant
+        request.scheduler = sampler.scheduler
+        request.unetFile = sampler.unet
         request.overwrite = overwrite
         request.resize = resize
         request.maxInputPixels = maxInputPixels

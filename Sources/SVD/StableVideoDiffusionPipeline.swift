@@ -58,17 +58,19 @@ public final class StableVideoDiffusionPipeline {
     public func useScheduler(_ kind: SchedulerKind) {
         guard kind != scheduler.kind else { return }
         scheduler = .defaults(for: kind)
-        modelDefaults.numInferenceSteps = nil
-        modelDefaults.minGuidanceScale = nil
-        modelDefaults.maxGuidanceScale = nil
-        modelDefaults.fps = nil
-        modelDefaults.motionBucketId = nil
+        modelDefaults = modelDefaults.droppingSamplerSettings()
     }
 
     /// The pipeline's defaults for this model: frames from the UNet config; the sampler's defaults (AnimateLCM:
     /// 4 steps, guidance 1.0-1.2, motion bucket 80, fps 8); the rest as diffusers; the folder's `img2vid.json` over all.
     public var defaultParameters: SVDParameters {
-        modelDefaults.applied(to: scheduler.kind.parameterDefaults.applied(to: SVDParameters(numFrames: unet.config.numFrames)))
+        Self.defaultParameters(numFrames: unet.config.numFrames, scheduler: scheduler.kind, modelDefaults: modelDefaults)
+    }
+
+    /// `defaultParameters` for a model not (yet) built: diffusers' defaults with `numFrames`, the sampler's
+    /// defaults over them, the folder's `img2vid.json` over all.
+    public static func defaultParameters(numFrames: Int, scheduler: SchedulerKind, modelDefaults: SVDParameterOverrides) -> SVDParameters {
+        modelDefaults.applied(to: scheduler.parameterDefaults.applied(to: SVDParameters(numFrames: numFrames)))
     }
 
     /// Pixel sizes must be multiples of the VAE's downscale factor (8 for SVD).
