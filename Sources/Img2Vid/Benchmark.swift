@@ -75,6 +75,7 @@ public final class Benchmark {
         if let f = request.numFrames { p.numFrames = f; p.decodeChunkSize = f }
         if let w = request.width { p.width = w }
         if let h = request.height { p.height = h }
+        p = request.settings.applied(to: p)
         if let s = request.steps { p.numInferenceSteps = s }
         p.seed = request.inputSeed
         if let c = request.decodeChunkSize { p.decodeChunkSize = c }

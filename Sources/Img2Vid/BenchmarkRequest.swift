@@ -1,5 +1,6 @@
 import ConceptGuidance
 import Diffusion
+import SVD
 import Tensor
 
 /// Everything `img2vid bench` asks for. Unset sizes take the model's defaults (frames from the
@@ -38,6 +39,8 @@ public struct BenchmarkRequest: Sendable {
     /// `step`, `pipeline`: the sampler (`--scheduler`); nil: the one the folder's scheduler_config.json names.
     /// Its defaults (AnimateLCM: 4 steps, guidance 1.0-1.2, bucket 80, fps 8) apply unless set.
     public var scheduler: SchedulerKind?
+    /// `step`, `pipeline`: settings that replace the model's and the sampler's defaults (`--min-guidance-scale`, ...).
+    public var settings = SVDParameterOverrides()
     /// A single safetensors file with the UNet's weights (`--unet`), used instead of the folder's or random ones.
     public var unetFile: String?
     /// Count FLOPs (2 x multiply-adds of every GEMM, conv and attention) on the first timed run.

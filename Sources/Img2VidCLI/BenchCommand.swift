@@ -95,6 +95,18 @@ struct BenchCommand: ParsableCommand {
 
     @OptionGroup var sampler: SamplerOptions
 
+    @Option(help: "step, pipeline: guidance scale of the first frame (default: the sampler's; Euler 1.0, AnimateLCM 1.0).")
+    var minGuidanceScale: Float?
+
+    @Option(help: "step, pipeline: guidance scale of the last frame (default: the sampler's; Euler 3.0, AnimateLCM 1.2). 1 runs one UNet branch.")
+    var maxGuidanceScale: Float?
+
+    @Option(help: "pipeline: motion bucket (default: the sampler's; Euler 127, AnimateLCM 80).")
+    var motionBucketId: Int?
+
+    @Option(help: "pipeline: frame rate the UNet is conditioned on and the video plays at (default: the sampler's; Euler 7, AnimateLCM 8).")
+    var fps: Int?
+
     @OptionGroup var runtime: RuntimeOptions
     @OptionGroup var reporting: ReportingOptions
 
@@ -135,6 +147,10 @@ struct BenchCommand: ParsableCommand {
         request.decodeChunkSize = decodeChunkSize
         request.scheduler = sampler.scheduler
         request.unetFile = sampler.unet
+        request.settings.minGuidanceScale = minGuidanceScale
+        request.settings.maxGuidanceScale = maxGuidanceScale
+        request.settings.motionBucketId = motionBucketId
+        request.settings.fps = fps
 
         let cancellation = CancellationFlag()
         let signals = SignalTrap(cancellation)
