@@ -27,6 +27,8 @@ import subprocess
 import sys
 import time
 
+import bench_reference  # run_json, shared with Scripts/bench-reference (this folder is sys.path[0] when run)
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 # Sampler defaults, as img2vid applies them (SchedulerKind.parameterDefaults): None keeps diffusers' default.
@@ -151,11 +153,7 @@ def torch_side(a):
 
 
 def run_json(cmd):
-    print("$ " + " ".join(cmd), file=sys.stderr, flush=True)
-    p = subprocess.run(cmd, stdout=subprocess.PIPE, text=True)
-    if p.returncode != 0:
-        raise SystemExit(f"bench-reference-pipeline: command failed ({p.returncode}): {' '.join(cmd)}")
-    return json.loads(p.stdout.strip().splitlines()[-1])
+    return bench_reference.run_json(cmd, tool="bench-reference-pipeline")
 
 
 def main():

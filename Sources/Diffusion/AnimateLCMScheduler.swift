@@ -72,17 +72,7 @@ public struct AnimateLCMScheduler: Scheduler, Sendable {
     public func scaleModelInput(_ sample: Tensor, stepIndex: Int) -> Tensor {
         precondition(stepIndex >= 0 && stepIndex < sigmas.count - 1, "step index \(stepIndex) outside 0..<\(sigmas.count - 1)")
         let sigma = sigmas[stepIndex]
-        let denominator = (sigma * sigma + Float(config.sigmaData * config.sigmaData)).squareRoot()
-        var out = Tensor(uninitialized: sample.shape)
-        sample.withUnsafeBufferPointer { x in
-            out.withUnsafeMutableBufferPointer { o in
-                let xp = x.baseAddress!, op = o.baseAddress!
-                Parallel.forRanges(x.count) { range in
-                    for i in range { op[i] = xp[i] / denominator }
-                }
-            }
-        }
-        return out
+        return divide(sample, by: (sigma * sigma + Float(config.sigmaData * config.sigmaData)).squareRoot())
     }
 
     /// Whether `step` draws noise: every step of a schedule of more than one step (the last one's is multiplied by 0).

@@ -30,6 +30,13 @@ public enum SchedulerSettings: Equatable, Sendable {
         }
     }
 
+    /// The sampler a request runs when it asks for `kind`: these settings when `kind` is nil or names this sampler
+    /// (a folder's own AnimateLCM config is kept), else `kind`'s published settings (`defaults(for:)`).
+    public func choosing(_ kind: SchedulerKind?) -> SchedulerSettings {
+        guard let kind, kind != self.kind else { return self }
+        return .defaults(for: kind)
+    }
+
     /// Decodes a `scheduler_config.json`: the AnimateLCM sampler when `_class_name` is
     /// `AnimateLCMSVDStochasticIterativeScheduler`, otherwise the Euler family (as diffusers' SVD releases ship).
     public static func decode(_ data: Data) throws -> SchedulerSettings {

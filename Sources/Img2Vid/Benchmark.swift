@@ -11,19 +11,23 @@ import Tensor
 /// has the median, min and max, peak RSS, threads and the OpenBLAS kernel.
 ///
 /// Only the models a component needs are built (the SVD-XT UNet alone is 1.5 B parameters: 6.1 GB
-/// in f32, half in f16). `step` and `pipeline` need all three models.
-public final class Benchmark {
-    public let cancellation: CancellationFlag
-
-    public init(cancellation: CancellationFlag = CancellationFlag()) {
-        self.cancellation = cancellation
-    }
+/// in f32, half in f16). `step` and `pipeline` need all three models. Real weights (`--model`)
+/// come through the engine's model cache like a generation's; random ones are built per run.
+/// Runs on the request's worker thread with the request's context (progress lines, cancellation).
+struct Benchmark {
+    let precision: ComputePrecision
+    let context: RequestContext
+    /// The engine's model cache.
+    let models: (ModelKey) throws -> (pipeline: StableVideoDiffusionPipeline, loaded: Bool)
 
     /// Runs the benchmark. Errors are `GenerationError`s (usage 2, model 4, cancelled 130).
-    /// `progress` gets one line per stage and per run.
-    public func run(_ request: BenchmarkRequest, progress: (String) -> Void = { _ in }) throws -> BenchmarkResult {
+    /// Each stage and run is reported as a `.message` event.
+    func run(_ request: BenchmarkRequest) throws -> BenchmarkResult {
         do {
-            return try measure(request, progress: progress)
+            var result = try measure(request, progress: { context.emit(.message($0)) })
+            result.precision = precision.rawValue
+            result.cpuISA = OneDNN.isaName
+            return result
         } catch {
             throw GenerationError.wrap(error)
         }
@@ -62,16 +66,11 @@ public final class Benchmark {
         let vaeConfig = try folder.config(VAEConfig.self, component: "vae")
         let sizeMultiple = 1 << (max(vaeConfig.blockOutChannels.count, 1) - 1)
         // The sampler: the folder's, or --scheduler's with its published settings (the folder's img2vid.json
-        // sampler fields then do not apply), as `generate` chooses it.
+        // sampler fields then do not apply), as `generate` chooses it; a value of this request only.
         let folderScheduler = try folder.loadScheduler()
-        var scheduler = folderScheduler
-        var modelDefaults = try ModelDefaults.load(folder)
-        if let kind = request.scheduler, kind != folderScheduler.kind {
-            scheduler = .defaults(for: kind)
-            modelDefaults = modelDefaults.droppingSamplerSettings()
-        }
-        var p = StableVideoDiffusionPipeline.defaultParameters(numFrames: unetConfig.numFrames, scheduler: scheduler.kind,
-                                                               modelDefaults: modelDefaults)
+        let scheduler = folderScheduler.choosing(request.scheduler)
+        var p = StableVideoDiffusionPipeline.defaultParameters(numFrames: unetConfig.numFrames, folderScheduler: folderScheduler.kind,
+                                                               requested: request.scheduler, modelDefaults: try ModelDefaults.load(folder))
         if let f = request.numFrames { p.numFrames = f; p.decodeChunkSize = f }
         if let w = request.width { p.width = w }
         if let h = request.height { p.height = h }
@@ -92,7 +91,7 @@ public final class Benchmark {
 
         progress("building \(needs.sorted().joined(separator: ", ")) (\(weightsLabel == "random" ? "random weights" : weightsLabel))")
         let loadStart = Date()
-        let loaded = try load(needs, folder: folder, weights: request.weights, unetFile: request.unetFile)
+        let loaded = try load(needs, folder: folder, weights: request.weights, unetWeights: request.unetWeights)
         let loadSeconds = Date().timeIntervalSince(loadStart)
         progress(String(format: "built in %.2f s: %@ parameters", loadSeconds, "\(loaded.parameters)"))
         try checkCancelled()
@@ -142,40 +141,40 @@ public final class Benchmark {
             }
         case .step:
             let pipeline = StableVideoDiffusionPipeline(unet: loaded.unet!, vae: loaded.vae!, imageEncoder: loaded.imageEncoder!,
-                                                        scheduler: scheduler)
+                                                        scheduler: folderScheduler)
             var q = p
             q.numInferenceSteps = max(request.warmup + request.runs, 3)    // one real step per run
             q.maxGuidanceScale = max(q.maxGuidanceScale, 3)                 // the guidance batch of 2
             let image = clampedImage(&random, [1, 3, p.height, p.width])
             let guidance = conceptGuidance(request, random: &random, unetConfig: unetConfig)
-            var denoiser = try pipeline.prepare(image: image, parameters: q, random: &random, guidance: guidance)
+            var denoiser = try pipeline.prepare(image: image, parameters: q, scheduler: scheduler, random: &random, guidance: guidance)
             shape = describe([2 + guidance.extraConditionings.count, f, unetConfig.inChannels, h, w])
             steps = 1
             work = { denoiser.step() }
         case .pipeline:
             let pipeline = StableVideoDiffusionPipeline(unet: loaded.unet!, vae: loaded.vae!, imageEncoder: loaded.imageEncoder!,
-                                                        scheduler: scheduler)
+                                                        scheduler: folderScheduler)
             let image = clampedImage(&random, [1, 3, p.height, p.width])
             let parameters = p
             let guidance = conceptGuidance(request, random: &random, unetConfig: unetConfig)
-            try pipeline.validate(parameters)
+            try pipeline.validate(parameters, scheduler: scheduler)
             shape = "image " + describe([1, 3, p.height, p.width]) + " -> \(f) frames, \(scheduler.kind.rawValue)"
             steps = p.numInferenceSteps
             // The whole request as `generate` runs it, stage by stage: image embedding, VAE encode (with the noise
             // augmentation and initial latents), every step, chunked decode, MP4 encode to a temporary file.
-            work = { [cancellation] in
+            work = { [context] in
                 var stage: [String: Double] = [:]
                 var start = Date()
                 func lap(_ name: String) { stage[name] = Date().timeIntervalSince(start); start = Date() }
                 let embedding = pipeline.encodeImage(image)
                 lap("encode_image")
                 var noise = TorchGenerator(seed: parameters.seed)
-                var denoiser = try pipeline.prepare(image: image, parameters: parameters, random: &noise, guidance: guidance,
-                                                    imageEmbedding: embedding)
+                var denoiser = try pipeline.prepare(image: image, parameters: parameters, scheduler: scheduler, random: &noise,
+                                                    guidance: guidance, imageEmbedding: embedding)
                 lap("vae_encode")
                 while !denoiser.isFinished {
                     denoiser.step()
-                    if cancellation.isCancelled { throw GenerationError.cancelled }
+                    try context.checkCancelled()
                 }
                 lap("denoise")
                 let decoded = pipeline.decode(denoiser.latents, chunkSize: parameters.decodeChunkSize)
@@ -237,38 +236,39 @@ public final class Benchmark {
         return result
     }
 
-    /// Builds the named models from the folder's configs, with its checkpoints or random weights.
-    private func load(_ needs: Set<String>, folder: ModelFolder, weights: BenchmarkRequest.Weights, unetFile: String?) throws -> Loaded {
+    /// Builds the named models from the folder's configs, with its checkpoints or random weights; the UNet with
+    /// `unetWeights`' weights when given (`--unet`, whatever the other components' come from).
+    private func load(_ needs: Set<String>, folder: ModelFolder, weights: BenchmarkRequest.Weights, unetWeights: String?) throws -> Loaded {
         var loaded = Loaded()
-        if let unetFile, needs.contains("unet") {
-            // --unet: that file's weights, whatever the other components' come from.
-            loaded.unet = try folder.loadUNet(file: unetFile)
-            let checkpoint = try SafeTensorsCheckpoint(path: unetFile)
+        func count(_ checkpoint: SafeTensorsCheckpoint) {
             for name in checkpoint.names {
                 guard let entry = checkpoint.entry(name) else { continue }
                 loaded.parameters += entry.shape.reduce(1, *)
                 loaded.dtypeCounts[entry.dtype.rawValue, default: 0] += 1
             }
         }
-        let needs = unetFile == nil ? needs : needs.subtracting(["unet"])
-        func count(component: String, base: String) throws {
-            let checkpoint = try folder.checkpoint(component: component, base: base)
-            for name in checkpoint.names {
-                guard let entry = checkpoint.entry(name) else { continue }
-                loaded.parameters += entry.shape.reduce(1, *)
-                loaded.dtypeCounts[entry.dtype.rawValue, default: 0] += 1
-            }
+        // The weights the UNet was loaded from (the model key's file, as the engine counts them).
+        func unetCheckpoint() throws -> SafeTensorsCheckpoint {
+            try unetWeights.map { try SafeTensorsCheckpoint(path: $0) } ?? folder.checkpoint(component: "unet", base: "diffusion_pytorch_model")
         }
         switch weights {
-        case .model:
-            if needs.contains("unet") { loaded.unet = try folder.loadUNet(); try count(component: "unet", base: "diffusion_pytorch_model") }
-            if needs.contains("vae") { loaded.vae = try folder.loadVAE(); try count(component: "vae", base: "diffusion_pytorch_model") }
-            if needs.contains("image_encoder") { loaded.imageEncoder = try folder.loadImageEncoder(); try count(component: "image_encoder", base: "model") }
+        case .model(let path, let variant):
+            // A component without the UNet shares the folder's cached model.
+            let key = ModelKey(folder: path, variant: variant, precision: precision, unetWeights: needs.contains("unet") ? unetWeights : nil)
+            let pipeline = try models(key).pipeline
+            if needs.contains("unet") { loaded.unet = pipeline.unet; count(try unetCheckpoint()) }
+            if needs.contains("vae") { loaded.vae = pipeline.vae; count(try folder.checkpoint(component: "vae", base: "diffusion_pytorch_model")) }
+            if needs.contains("image_encoder") { loaded.imageEncoder = pipeline.imageEncoder; count(try folder.checkpoint(component: "image_encoder", base: "model")) }
         case .random(_, let dtype, let seed):
             if needs.contains("unet") {
-                let source = RandomWeights(seed: seed, dtype: dtype)
-                loaded.unet = try folder.buildUNet(weights: source)
-                loaded.parameters += source.parameterCount
+                if unetWeights != nil {
+                    loaded.unet = try folder.loadUNet(weightsFile: unetWeights)
+                    count(try unetCheckpoint())
+                } else {
+                    let source = RandomWeights(seed: seed, dtype: dtype)
+                    loaded.unet = try folder.buildUNet(weights: source)
+                    loaded.parameters += source.parameterCount
+                }
             }
             if needs.contains("vae") {
                 let source = RandomWeights(seed: seed &+ 1, dtype: dtype)
@@ -304,6 +304,6 @@ public final class Benchmark {
     private func describe(_ shape: [Int]) -> String { "[" + shape.map(String.init).joined(separator: ", ") + "]" }
 
     private func checkCancelled() throws {
-        if cancellation.isCancelled { throw GenerationError.cancelled }
+        try context.checkCancelled()
     }
 }

@@ -41,8 +41,10 @@ public struct BenchmarkRequest: Sendable {
     public var scheduler: SchedulerKind?
     /// `step`, `pipeline`: settings that replace the model's and the sampler's defaults (`--min-guidance-scale`, ...).
     public var settings = SVDParameterOverrides()
-    /// A single safetensors file with the UNet's weights (`--unet`), used instead of the folder's or random ones.
-    public var unetFile: String?
+    /// A UNet weight file (`--unet`) used instead of the folder's or random ones (as `GenerationRequest.unetWeights`).
+    public var unetWeights: String?
+    /// Arithmetic of products, convolutions and attention (`auto`: bf16 where the CPU has native bf16).
+    public var precision: PrecisionSetting = .auto
     /// Count FLOPs (2 x multiply-adds of every GEMM, conv and attention) on the first timed run.
     public var countsFLOPs = true
 

@@ -2,17 +2,25 @@ import ConceptGuidance
 import Diffusion
 import Media
 import SVD
+import Tensor
 
-/// Everything `img2vid generate` asks for. Unset settings take the model's defaults.
+/// Everything `img2vid generate` asks for: a plain value, so a request can be queued, stored or
+/// sent elsewhere. Unset settings take the model's defaults.
 public struct GenerationRequest: Sendable {
     public var imagePath: String
     public var outputPath: String
     public var modelPath: String
     public var variant: String?
-    /// The sampler (`--scheduler`); nil: the one the model folder's scheduler_config.json names.
+    /// A UNet weight file to use instead of the model folder's (same `unet/config.json`; `--unet`: a single
+    /// safetensors file such as AnimateLCM-SVD-xt.safetensors). Part of the loaded model's identity.
+    public var unetWeights: String?
+    /// The sampler (`--scheduler`), a per-request value passed to the pipeline (a cached pipeline is never
+    /// changed); nil: the one the model folder's scheduler_config.json names. Its defaults (AnimateLCM: 4 steps,
+    /// guidance 1.0-1.2, motion bucket 80, fps 8) apply unless the request sets them.
     public var scheduler: SchedulerKind?
-    /// A single safetensors file with the UNet's weights (`--unet`), used instead of the folder's.
-    public var unetFile: String?
+    /// The arithmetic of matrix products: resolved once per request (`auto` picks bf16 where the
+    /// CPU has native bf16), part of the loaded model's identity, reported in the result.
+    public var precision: PrecisionSetting = .auto
     public var overwrite = false
     public var resize: ResizeMode = .crop
     public var maxInputPixels = ImageDecoder.defaultMaxPixels
@@ -29,9 +37,6 @@ public struct GenerationRequest: Sendable {
     /// Every piece of user text (`--prompt`, text concepts). The model ignores it; the moderation
     /// layer's prompt stage reads it.
     public var userTexts: [String] = []
-    /// Called with the decoded frames before anything is written (the moderation layer's output
-    /// stage installs one); nil writes them as decoded.
-    public var frameReview: FrameReview?
     /// Concept guidance (Safe Latent Diffusion); off unless asked for.
     public var conceptGuidance = ConceptGuidanceSettings()
     /// The text concepts (`--avoid-concept`), which the moderation layer's prompt stage must also see.
@@ -50,5 +55,22 @@ public struct GenerationRequest: Sendable {
         p = settings.applied(to: p)
         p.seed = seed
         return p
+    }
+}
+
+extension GenerationRequest {
+    /// The model this request needs, at `precision`.
+    func modelKey(precision: ComputePrecision) -> ModelKey {
+        ModelKey(folder: modelPath, variant: variant, precision: precision, unetWeights: unetWeights)
+    }
+
+    /// This request's sampler and settings on `pipeline`, checked before any work: the sampler it asks for (or the
+    /// folder's own) and that sampler's defaults under the settings it sets. Values only: the pipeline, shared
+    /// with other requests, is never changed.
+    func resolved(on pipeline: StableVideoDiffusionPipeline) throws -> (parameters: SVDParameters, scheduler: SchedulerSettings) {
+        let scheduler = pipeline.scheduler.choosing(self.scheduler)
+        let parameters = self.parameters(defaults: pipeline.defaultParameters(scheduler: self.scheduler))
+        try pipeline.validate(parameters, scheduler: scheduler)
+        return (parameters, scheduler)
     }
 }

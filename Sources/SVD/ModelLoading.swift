@@ -6,38 +6,40 @@ extension ModelFolder {
     /// Builds a model from a component's config and checkpoint, reporting every weight problem at once.
     func load<Model>(component: String, base: String, ignoring: @escaping (String) -> Bool = { _ in false },
                      _ build: (WeightScope) throws -> Model) throws -> Model {
-        try Self.load(CheckpointWeights(try checkpoint(component: component, base: base), ignoring: ignoring), build)
+        try load(checkpoint: try checkpoint(component: component, base: base), ignoring: ignoring, build)
     }
 
-    static func load<Model>(_ source: CheckpointWeights, _ build: (WeightScope) throws -> Model) throws -> Model {
+    /// Builds a model from an open checkpoint, reporting every weight problem at once.
+    func load<Model>(checkpoint: SafeTensorsCheckpoint, ignoring: @escaping (String) -> Bool = { _ in false },
+                     _ build: (WeightScope) throws -> Model) throws -> Model {
+        let source = CheckpointWeights(checkpoint, ignoring: ignoring)
         let model: Model
         do { model = try build(WeightScope(source)) } catch let e as ModelConfigError { throw ModelLoadingError.config(e) }
         do { try source.finish() } catch let e as WeightLoadingError { throw ModelLoadingError.mismatchedWeights(e) }
         return model
     }
 
-    public func loadUNet() throws -> UNetSpatioTemporalConditionModel {
+    /// The folder's UNet; with `weightsFile`, the folder's `unet/config.json` with the weights of
+    /// that file instead (`--unet`: one `.safetensors` file holding the UNet's state dict in diffusers key
+    /// names, such as AnimateLCM-SVD-xt.safetensors, or a sharded `*.safetensors.index.json`: a fine-tuned
+    /// or distilled UNet of the same architecture). The file must hold exactly the model's tensors:
+    /// missing, unexpected and wrong-shaped keys are all reported by name
+    /// (`ModelLoadingError.mismatchedWeights`), before any generation work.
+    public func loadUNet(weightsFile: String? = nil) throws -> UNetSpatioTemporalConditionModel {
         let config = try self.config(UNetConfig.self, component: "unet")
-        return try load(component: "unet", base: "diffusion_pytorch_model") { try UNetSpatioTemporalConditionModel(config: config, weights: $0) }
+        let checkpoint = try weightsFile.map(Self.openUNetWeights) ?? self.checkpoint(component: "unet", base: "diffusion_pytorch_model")
+        return try load(checkpoint: checkpoint) { try UNetSpatioTemporalConditionModel(config: config, weights: $0) }
     }
 
-    /// The UNet of `unet/config.json` with its weights from `file` when given (`--unet FILE.safetensors`: one
-    /// safetensors file holding the UNet's state dict in diffusers key names, such as AnimateLCM-SVD-xt.safetensors),
-    /// else from the folder. The file must hold exactly the model's tensors: missing, unexpected and wrong-shaped
-    /// keys are all reported by name (`ModelLoadingError.mismatchedWeights`), before any generation work; a
-    /// sharded `*.safetensors.index.json` works too.
-    public func loadUNet(file: String?) throws -> UNetSpatioTemporalConditionModel {
-        guard let file else { return try loadUNet() }
-        let config = try self.config(UNetConfig.self, component: "unet")
-        guard FileManager.default.fileExists(atPath: file) else { throw ModelLoadingError.missingUNetFile(path: file) }
-        // Anything else that is not a safetensors file (a .bin/.ckpt pickle, a folder) gets the parser's error.
-        let checkpoint: SafeTensorsCheckpoint
+    /// A UNet weight file named directly (`--unet`, not found through the folder's layout); anything that is
+    /// not a safetensors file (a .bin/.ckpt pickle, a folder) gets the parser's error.
+    static func openUNetWeights(_ path: String) throws -> SafeTensorsCheckpoint {
+        guard FileManager.default.fileExists(atPath: path) else { throw ModelLoadingError.missingUNetFile(path: path) }
         do {
-            checkpoint = try SafeTensorsCheckpoint(path: file)
+            return try SafeTensorsCheckpoint(path: path)
         } catch let e as SafeTensorsError {
             throw ModelLoadingError.badWeights(e)
         }
-        return try Self.load(CheckpointWeights(checkpoint)) { try UNetSpatioTemporalConditionModel(config: config, weights: $0) }
     }
 
     /// The folder's sampler: `scheduler/scheduler_config.json`, AnimateLCM's when its `_class_name` says so.
@@ -86,11 +88,6 @@ extension ModelFolder {
     public func buildImageEncoder(weights: WeightSource) throws -> CLIPVisionModelWithProjection {
         let config = try self.config(CLIPVisionConfig.self, component: "image_encoder")
         return try Self.building { try CLIPVisionModelWithProjection(config: config, weights: WeightScope(weights)) }
-    }
-
-    /// `scheduler/scheduler_config.json`.
-    public func loadSchedulerConfig() throws -> SchedulerConfig {
-        try config(SchedulerConfig.self, component: "scheduler", name: "scheduler_config.json")
     }
 
     private static func building<Model>(_ build: () throws -> Model) throws -> Model {

@@ -8,84 +8,87 @@ import Tensor
 /// The work is split so that a caller can drive it: `prepare` does everything before the loop and
 /// returns an `SVDDenoiser` whose `step()` runs one denoising step at a time (progress,
 /// cancellation, inspection, guidance plug-ins), then `decode` turns latents into frames.
-public final class StableVideoDiffusionPipeline {
+///
+/// Immutable once loaded: the models are read, never written, by `prepare`, `step` and `decode`,
+/// so one loaded pipeline serves any number of requests at once (each with its own `SVDDenoiser`).
+public final class StableVideoDiffusionPipeline: @unchecked Sendable {
     public let unet: UNetSpatioTemporalConditionModel
     public let vae: AutoencoderKLTemporalDecoder
     public let imageEncoder: CLIPVisionModelWithProjection
-    /// The sampler and its configuration (the folder's `scheduler/scheduler_config.json`, or `useScheduler`'s choice).
-    public private(set) var scheduler: SchedulerSettings
+    /// The folder's own sampler and its configuration (`scheduler/scheduler_config.json`): what a request runs
+    /// unless it names another kind (`SchedulerSettings.choosing`).
+    public let scheduler: SchedulerSettings
     /// The model folder's own defaults (`img2vid.json`), empty when it has none.
-    public var modelDefaults = SVDParameterOverrides()
+    public let modelDefaults: SVDParameterOverrides
 
     public init(unet: UNetSpatioTemporalConditionModel, vae: AutoencoderKLTemporalDecoder,
-                imageEncoder: CLIPVisionModelWithProjection, scheduler: SchedulerSettings) {
+                imageEncoder: CLIPVisionModelWithProjection, scheduler: SchedulerSettings,
+                modelDefaults: SVDParameterOverrides = SVDParameterOverrides()) {
         self.unet = unet
         self.vae = vae
         self.imageEncoder = imageEncoder
         self.scheduler = scheduler
+        self.modelDefaults = modelDefaults
     }
 
     /// A pipeline with an Euler-family scheduler config (the SVD releases').
     public convenience init(unet: UNetSpatioTemporalConditionModel, vae: AutoencoderKLTemporalDecoder,
-                            imageEncoder: CLIPVisionModelWithProjection, schedulerConfig: SchedulerConfig) {
-        self.init(unet: unet, vae: vae, imageEncoder: imageEncoder, scheduler: .euler(schedulerConfig))
+                            imageEncoder: CLIPVisionModelWithProjection, schedulerConfig: SchedulerConfig,
+                            modelDefaults: SVDParameterOverrides = SVDParameterOverrides()) {
+        self.init(unet: unet, vae: vae, imageEncoder: imageEncoder, scheduler: .euler(schedulerConfig), modelDefaults: modelDefaults)
     }
 
-    /// Loads every component of a diffusers pipeline folder. `unetFile`: a single safetensors file holding the
-    /// UNet's state dict in diffusers key names (AnimateLCM-SVD-xt.safetensors) used instead of the folder's UNet
-    /// weights, with the folder's `unet/config.json` (`--unet`). `scheduler`: a sampler to use instead of the one
-    /// the folder's `scheduler_config.json` names (`--scheduler`; see `useScheduler`).
-    public static func load(_ folder: ModelFolder, unetFile: String? = nil, scheduler kind: SchedulerKind? = nil) throws -> StableVideoDiffusionPipeline {
+    /// Loads every component of a diffusers pipeline folder. `unetWeights`: a file whose weights replace the
+    /// folder's UNet weights, with the folder's `unet/config.json` (`--unet`: a single safetensors file holding
+    /// the UNet's state dict in diffusers key names, such as AnimateLCM-SVD-xt.safetensors); missing,
+    /// unexpected and wrong-shaped keys are refused by name (`ModelLoadingError.mismatchedWeights`).
+    public static func load(_ folder: ModelFolder, unetWeights: String? = nil) throws -> StableVideoDiffusionPipeline {
         struct ModelIndex: Decodable { let _class_name: String? }
         let index = try folder.config(ModelIndex.self, component: "", name: "model_index.json")
         if let name = index._class_name, name != "StableVideoDiffusionPipeline" {
             throw ModelLoadingError.unsupportedPipeline(path: folder.path, className: name)
         }
-        // Cheap checks first: the scheduler config and the UNet file's keys before any large weight is read.
+        // Cheap checks first: the scheduler config and the UNet file's keys before the VAE and image encoder are read.
         let scheduler = try folder.loadScheduler()
-        let unet = try folder.loadUNet(file: unetFile)
-        let pipeline = StableVideoDiffusionPipeline(unet: unet, vae: try folder.loadVAE(),
-                                                    imageEncoder: try folder.loadImageEncoder(), scheduler: scheduler)
-        pipeline.modelDefaults = try ModelDefaults.load(folder)
-        if let kind { pipeline.useScheduler(kind) }
-        return pipeline
+        let unet = try folder.loadUNet(weightsFile: unetWeights)
+        return StableVideoDiffusionPipeline(unet: unet, vae: try folder.loadVAE(), imageEncoder: try folder.loadImageEncoder(),
+                                            scheduler: scheduler, modelDefaults: try ModelDefaults.load(folder))
     }
 
-    /// Switches to `kind`'s sampler with its published settings for SVD (`SchedulerSettings.defaults(for:)`); nothing
-    /// changes when the pipeline already runs that kind (a folder's own AnimateLCM config is kept). The folder's
-    /// `img2vid.json` values that belong to its own sampler (steps, guidance, fps, motion bucket) are dropped, so the
-    /// new sampler's defaults apply (`SchedulerKind.parameterDefaults`); sizes, noise augmentation and decode chunk stay.
-    public func useScheduler(_ kind: SchedulerKind) {
-        guard kind != scheduler.kind else { return }
-        scheduler = .defaults(for: kind)
-        modelDefaults = modelDefaults.droppingSamplerSettings()
+    /// The defaults of a request that runs `kind`'s sampler (nil: the folder's own): frames from the UNet config;
+    /// the sampler's defaults (AnimateLCM: 4 steps, guidance 1.0-1.2, motion bucket 80, fps 8); the rest as
+    /// diffusers; the folder's `img2vid.json` over all (see the static form for another sampler).
+    public func defaultParameters(scheduler kind: SchedulerKind? = nil) -> SVDParameters {
+        Self.defaultParameters(numFrames: unet.config.numFrames, folderScheduler: scheduler.kind, requested: kind,
+                               modelDefaults: modelDefaults)
     }
 
-    /// The pipeline's defaults for this model: frames from the UNet config; the sampler's defaults (AnimateLCM:
-    /// 4 steps, guidance 1.0-1.2, motion bucket 80, fps 8); the rest as diffusers; the folder's `img2vid.json` over all.
-    public var defaultParameters: SVDParameters {
-        Self.defaultParameters(numFrames: unet.config.numFrames, scheduler: scheduler.kind, modelDefaults: modelDefaults)
-    }
-
-    /// `defaultParameters` for a model not (yet) built: diffusers' defaults with `numFrames`, the sampler's
-    /// defaults over them, the folder's `img2vid.json` over all.
-    public static func defaultParameters(numFrames: Int, scheduler: SchedulerKind, modelDefaults: SVDParameterOverrides) -> SVDParameters {
-        modelDefaults.applied(to: scheduler.parameterDefaults.applied(to: SVDParameters(numFrames: numFrames)))
+    /// `defaultParameters` for a model not (yet) built: diffusers' defaults with `numFrames`, the requested
+    /// sampler's defaults over them, the folder's `img2vid.json` over all. When the request runs another sampler
+    /// than the folder's, the `img2vid.json` values that belong to the folder's sampler (steps, guidance, fps,
+    /// motion bucket) are dropped, so the requested sampler's defaults apply; sizes, noise augmentation and
+    /// decode chunk stay.
+    public static func defaultParameters(numFrames: Int, folderScheduler: SchedulerKind, requested: SchedulerKind?,
+                                         modelDefaults: SVDParameterOverrides) -> SVDParameters {
+        let kind = requested ?? folderScheduler
+        let folderValues = kind == folderScheduler ? modelDefaults : modelDefaults.droppingSamplerSettings()
+        return folderValues.applied(to: kind.parameterDefaults.applied(to: SVDParameters(numFrames: numFrames)))
     }
 
     /// Pixel sizes must be multiples of the VAE's downscale factor (8 for SVD).
     public var sizeMultiple: Int { vae.downscale }
 
-    /// Checks settings against this model and sampler before any work (sizes, step count); throws `SVDParametersError`.
-    public func validate(_ p: SVDParameters) throws {
+    /// Checks settings against this model and a sampler (nil: the folder's own) before any work (sizes, step
+    /// count); throws `SVDParametersError`.
+    public func validate(_ p: SVDParameters, scheduler settings: SchedulerSettings? = nil) throws {
         try p.validate(sizeMultiple: sizeMultiple)
-        _ = try makeScheduler(steps: p.numInferenceSteps)
+        _ = try makeScheduler(settings ?? scheduler, steps: p.numInferenceSteps)
     }
 
     /// The sampler with the timesteps of `steps` steps: a bad step count is a usage error, a bad config a model error.
-    func makeScheduler(steps: Int) throws -> any Scheduler {
+    func makeScheduler(_ settings: SchedulerSettings, steps: Int) throws -> any Scheduler {
         do {
-            return try scheduler.makeScheduler(steps: steps)
+            return try settings.makeScheduler(steps: steps)
         } catch let e as SchedulerError {
             switch e {
             case .invalidStepCount, .tooManySteps: throw SVDParametersError(message: "--steps: \(e.description)")
@@ -104,11 +107,13 @@ public final class StableVideoDiffusionPipeline {
     /// (noise augmentation first, then the initial latents). `image` is [1, 3, height, width] in [-1, 1].
     /// The image embedding (pass `imageEmbedding` when the caller already computed it) and the VAE image
     /// latents are computed here, once, for all steps. The returned denoiser carries the stream on (a copy
-    /// of `random` after the latents): a stochastic sampler draws each step's noise from it.
-    public func prepare(image: Tensor, parameters p: SVDParameters, random: inout some RandomSource,
-                        guidance: any Guidance = ClassifierFreeGuidance(), imageEmbedding: Tensor? = nil) throws -> SVDDenoiser {
+    /// of `random` after the latents): a stochastic sampler draws each step's noise from it. `scheduler` is the
+    /// request's sampler (nil: the folder's own); the pipeline itself is never changed by a request.
+    public func prepare(image: Tensor, parameters p: SVDParameters, scheduler settings: SchedulerSettings? = nil,
+                        random: inout some RandomSource, guidance: any Guidance = ClassifierFreeGuidance(),
+                        imageEmbedding: Tensor? = nil) throws -> SVDDenoiser {
         try p.validate(sizeMultiple: sizeMultiple)
-        let scheduler = try makeScheduler(steps: p.numInferenceSteps)
+        let scheduler = try makeScheduler(settings ?? scheduler, steps: p.numInferenceSteps)
         precondition(image.shape == [1, 3, p.height, p.width], "image must be [1, 3, height, width]")
         let embedding = imageEmbedding ?? encodeImage(image)
 

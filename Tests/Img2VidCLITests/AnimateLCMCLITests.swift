@@ -31,6 +31,11 @@ final class AnimateLCMCLITests: XCTestCase {
         assertFramesPSNR(images.map(\.pixels), try trace.tensor("frames_u8"), atLeast: 40)
         let probe = try CLI.probe("\(dir)/out.mp4")
         XCTAssertEqual(probe.stream["r_frame_rate"] as? String, "8/1")
+        let tags = probe.format["tags"] as? [String: String] ?? [:]
+        let comment = tags["comment"] ?? tags["COMMENT"] ?? ""
+        for part in ["steps=4", "fps=8", "motion_bucket_id=80", "guidance=1.0-1.2", "scheduler=animatelcm"] {
+            XCTAssertTrue(comment.contains(part), "comment '\(comment)' lacks \(part)")
+        }
     }
 
     func testUNetAndStepErrors() throws {

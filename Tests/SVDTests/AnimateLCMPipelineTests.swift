@@ -23,23 +23,26 @@ final class AnimateLCMPipelineTests: XCTestCase {
     func testFourStepsSingleBranchNonSquare() throws { try checkRun("s4-single") }
     func testEightSteps() throws { try checkRun("s8") }
 
-    func tinyPipeline(scheduler: SchedulerKind? = .animatelcm, unetFile: String? = nil) throws -> StableVideoDiffusionPipeline {
-        try StableVideoDiffusionPipeline.load(ModelFolder(path: fixturePath("tiny/pipeline"), variant: "fp16"),
-                                              unetFile: unetFile, scheduler: scheduler)
+    /// The tiny pipeline (its folder names diffusers' Euler scheduler); `unetWeights` as `--unet`.
+    func tinyPipeline(unetWeights: String? = nil) throws -> StableVideoDiffusionPipeline {
+        try StableVideoDiffusionPipeline.load(ModelFolder(path: fixturePath("tiny/pipeline"), variant: "fp16"), unetWeights: unetWeights)
     }
+
+    /// `--scheduler animatelcm`: the request's sampler, the authors' published settings.
+    let lcm = SchedulerSettings.defaults(for: .animatelcm)
 
     func checkRun(_ name: String) throws {
         let trace = try Fixture("animatelcm/trace-\(name).safetensors")
         let pipeline = try tinyPipeline()
         let expectedConfig = try JSONDecoder().decode(AnimateLCMSchedulerConfig.self,
                                                       from: Data(contentsOf: URL(fileURLWithPath: fixturePath("animatelcm/scheduler_config.json"))))
-        XCTAssertEqual(pipeline.scheduler, .animateLCM(expectedConfig))
+        XCTAssertEqual(pipeline.scheduler.choosing(.animatelcm), .animateLCM(expectedConfig))
         let p = SVDParameters(trace: trace)
         let image = try ImageDecoder.decode(path: fixturePath(trace.string("input")))
         let input = image.normalizedTensor().reshaped([1, 3, p.height, p.width])
 
         var random = TorchGenerator(seed: p.seed)
-        var denoiser = try pipeline.prepare(image: input, parameters: p, random: &random)
+        var denoiser = try pipeline.prepare(image: input, parameters: p, scheduler: lcm, random: &random)
         XCTAssertEqual(denoiser.runsUnconditionalBranch, trace.string("do_classifier_free_guidance") == "1")
         assertClose(denoiser.latents, try trace.tensor("init_latents"), tolerance: 1e-6, "\(name): initial latents")
         XCTAssertEqual(denoiser.scheduler.sigmas, try trace.floats("sigmas"), "\(name): sigmas")
@@ -79,7 +82,7 @@ final class AnimateLCMPipelineTests: XCTestCase {
         let input = image.normalizedTensor().reshaped([1, 3, p.height, p.width])
 
         var random = TorchGenerator(seed: p.seed)
-        var single = try pipeline.prepare(image: input, parameters: p, random: &random)
+        var single = try pipeline.prepare(image: input, parameters: p, scheduler: lcm, random: &random)
         XCTAssertFalse(single.runsUnconditionalBranch)
         XCTAssertEqual(single.branchesPerStep, 1)
         let before = single.latents
@@ -118,7 +121,7 @@ final class AnimateLCMPipelineTests: XCTestCase {
         // With guidance above 1 the batch has both branches.
         p.maxGuidanceScale = 1.2
         var rnd = TorchGenerator(seed: p.seed)
-        let guidedDenoiser = try pipeline.prepare(image: input, parameters: p, random: &rnd)
+        let guidedDenoiser = try pipeline.prepare(image: input, parameters: p, scheduler: lcm, random: &rnd)
         XCTAssertTrue(guidedDenoiser.runsUnconditionalBranch)
         XCTAssertEqual(guidedDenoiser.branchesPerStep, 2)
     }
@@ -135,12 +138,12 @@ final class AnimateLCMPipelineTests: XCTestCase {
         let embedding = pipeline.encodeImage(input)
         var counting = TorchGenerator(seed: 3)
         OpProfile.start()
-        _ = try pipeline.prepare(image: input, parameters: p, random: &counting, imageEmbedding: embedding)
+        _ = try pipeline.prepare(image: input, parameters: p, scheduler: lcm, random: &counting, imageEmbedding: embedding)
         OpProfile.stop()
         let withEmbedding = OpProfile.flops
         var again = TorchGenerator(seed: 3)
         OpProfile.start()
-        var denoiser = try pipeline.prepare(image: input, parameters: p, random: &again)
+        var denoiser = try pipeline.prepare(image: input, parameters: p, scheduler: lcm, random: &again)
         OpProfile.stop()
         let withoutEmbedding = OpProfile.flops
         OpProfile.start()
@@ -168,7 +171,8 @@ final class AnimateLCMPipelineTests: XCTestCase {
     }
 
     /// A model folder whose scheduler_config.json names AnimateLCMSVDStochasticIterativeScheduler selects it, with the
-    /// authors' defaults; `--scheduler` switches either way.
+    /// authors' defaults; a request's `--scheduler` switches either way, as a value: the loaded pipeline (shared
+    /// by concurrent requests) keeps its own sampler and defaults.
     func testFolderSchedulerConfigSelectsAnimateLCM() throws {
         let folder = try temporaryCopyOfTinyPipeline()
         defer { try? FileManager.default.removeItem(atPath: folder) }
@@ -176,19 +180,27 @@ final class AnimateLCMPipelineTests: XCTestCase {
         try FileManager.default.copyItem(atPath: fixturePath("animatelcm/scheduler_config.json"), toPath: folder + "/scheduler/scheduler_config.json")
         let pipeline = try StableVideoDiffusionPipeline.load(ModelFolder(path: folder, variant: "fp16"))
         XCTAssertEqual(pipeline.scheduler, .animateLCM(.animateLCMSVD))
-        let d = pipeline.defaultParameters
-        XCTAssertEqual([d.numInferenceSteps, d.motionBucketId, d.fps], [4, 80, 8])
-        XCTAssertEqual([d.minGuidanceScale, d.maxGuidanceScale], [1.0, 1.2])
-        XCTAssertEqual(d.numFrames, pipeline.unet.config.numFrames)
-        XCTAssertEqual([d.width, d.height], [1024, 576])
-        pipeline.useScheduler(.euler)
-        XCTAssertEqual(pipeline.scheduler, .euler(.stableVideoDiffusion))
-        XCTAssertEqual(pipeline.defaultParameters.numInferenceSteps, 25)
-        XCTAssertEqual(pipeline.defaultParameters.maxGuidanceScale, 3)
+        for d in [pipeline.defaultParameters(), pipeline.defaultParameters(scheduler: .animatelcm)] {
+            XCTAssertEqual([d.numInferenceSteps, d.motionBucketId, d.fps], [4, 80, 8])
+            XCTAssertEqual([d.minGuidanceScale, d.maxGuidanceScale], [1.0, 1.2])
+            XCTAssertEqual(d.numFrames, pipeline.unet.config.numFrames)
+            XCTAssertEqual([d.width, d.height], [1024, 576])
+        }
+        XCTAssertEqual(pipeline.scheduler.choosing(nil), pipeline.scheduler)
+        XCTAssertEqual(pipeline.scheduler.choosing(.euler), .euler(.stableVideoDiffusion))
+        let euler = pipeline.defaultParameters(scheduler: .euler)
+        XCTAssertEqual([euler.numInferenceSteps, euler.motionBucketId, euler.fps], [25, 127, 7])
+        XCTAssertEqual(euler.maxGuidanceScale, 3)
+        // Asking for another sampler changed nothing in the pipeline.
+        XCTAssertEqual(pipeline.scheduler, .animateLCM(.animateLCMSVD))
+        XCTAssertEqual(pipeline.defaultParameters().numInferenceSteps, 4)
 
-        // The fixture folder (Euler) switched to AnimateLCM; its own Euler config otherwise.
-        XCTAssertEqual(try tinyPipeline(scheduler: nil).scheduler.kind, .euler)
-        XCTAssertEqual(try tinyPipeline(scheduler: .animatelcm).defaultParameters.numInferenceSteps, 4)
+        // The fixture folder (Euler) with AnimateLCM asked for; its own Euler config otherwise.
+        let tiny = try tinyPipeline()
+        XCTAssertEqual(tiny.scheduler.kind, .euler)
+        XCTAssertEqual(tiny.scheduler.choosing(.animatelcm), lcm)
+        XCTAssertEqual(tiny.defaultParameters(scheduler: .animatelcm).numInferenceSteps, 4)
+        XCTAssertEqual(tiny.defaultParameters().numInferenceSteps, 25)
     }
 
     /// A folder's img2vid.json written for its own sampler does not set the steps or guidance of another one.
@@ -197,26 +209,27 @@ final class AnimateLCMPipelineTests: XCTestCase {
         defer { try? FileManager.default.removeItem(atPath: folder) }
         try #"{"width": 64, "height": 40, "num_inference_steps": 12, "max_guidance_scale": 2.0, "fps": 7}"#
             .write(toFile: folder + "/img2vid.json", atomically: true, encoding: .utf8)
-        let euler = try StableVideoDiffusionPipeline.load(ModelFolder(path: folder, variant: "fp16"))
-        XCTAssertEqual(euler.defaultParameters.numInferenceSteps, 12)
-        let lcm = try StableVideoDiffusionPipeline.load(ModelFolder(path: folder, variant: "fp16"), scheduler: .animatelcm)
-        let d = lcm.defaultParameters
+        let pipeline = try StableVideoDiffusionPipeline.load(ModelFolder(path: folder, variant: "fp16"))
+        XCTAssertEqual(pipeline.defaultParameters().numInferenceSteps, 12)
+        XCTAssertEqual(pipeline.defaultParameters(scheduler: .euler).numInferenceSteps, 12)
+        let d = pipeline.defaultParameters(scheduler: .animatelcm)
         XCTAssertEqual([d.numInferenceSteps, d.fps, d.width, d.height], [4, 8, 64, 40])
         XCTAssertEqual(d.maxGuidanceScale, 1.2)
     }
 
     func testTooManyStepsIsAUsageErrorBeforeAnyWork() throws {
         let pipeline = try tinyPipeline()
-        var p = pipeline.defaultParameters
+        var p = pipeline.defaultParameters(scheduler: .animatelcm)
         p.width = 32
         p.height = 32
         p.numInferenceSteps = 41
-        XCTAssertThrowsError(try pipeline.validate(p)) { error in
+        XCTAssertThrowsError(try pipeline.validate(p, scheduler: lcm)) { error in
             XCTAssertTrue(error is SVDParametersError, "\(type(of: error))")
             XCTAssertTrue("\(error)".contains("at most 40"), "\(error)")
         }
+        XCTAssertNoThrow(try pipeline.validate(p), "Euler takes 41 steps")
         p.numInferenceSteps = 40
-        XCTAssertNoThrow(try pipeline.validate(p))
+        XCTAssertNoThrow(try pipeline.validate(p, scheduler: lcm))
     }
 
     // MARK: - --unet FILE
@@ -242,17 +255,17 @@ final class AnimateLCMPipelineTests: XCTestCase {
     }
 
     func testUNetFileReplacesTheFoldersWeights() throws {
-        let base = try tinyPipeline(scheduler: nil)
-        let same = try tinyPipeline(unetFile: tinyUNetFile)
+        let base = try tinyPipeline()
+        let same = try tinyPipeline(unetWeights: tinyUNetFile)
         XCTAssertEqual(unetOutput(same.unet).scalars, unetOutput(base.unet).scalars)
-        XCTAssertEqual(same.scheduler.kind, .animatelcm)
+        XCTAssertEqual(same.scheduler, base.scheduler, "the UNet file changes the weights only")
         // conv_out (the last layer) bias + 1: every output value moves by 1.
         let shifted = try unetFile { tensors in
             let bias = try tensors["conv_out.bias"]!.floatTensor()
             tensors["conv_out.bias"] = StoredTensor(Tensor(shape: bias.shape, scalars: bias.scalars.map { $0 + 1 }), as: .f32)
         }
         defer { try? FileManager.default.removeItem(atPath: shifted) }
-        let moved = try tinyPipeline(unetFile: shifted)
+        let moved = try tinyPipeline(unetWeights: shifted)
         let difference = zip(unetOutput(moved.unet).scalars, unetOutput(base.unet).scalars).map { $0 - $1 }
         XCTAssertEqual(difference.min()!, 1, accuracy: 1e-3)
         XCTAssertEqual(difference.max()!, 1, accuracy: 1e-3)
@@ -265,7 +278,7 @@ final class AnimateLCMPipelineTests: XCTestCase {
         defer { for f in [missing, unexpected, misshapen] { try? FileManager.default.removeItem(atPath: f) } }
         for (file, phrase, key) in [(missing, "missing tensors", "conv_out.bias"), (unexpected, "unexpected tensors", "extra.lora_up.weight"),
                                     (misshapen, "mis-shaped tensors", "conv_in.bias: expected [32], found [7]")] {
-            XCTAssertThrowsError(try tinyPipeline(unetFile: file)) { error in
+            XCTAssertThrowsError(try tinyPipeline(unetWeights: file)) { error in
                 guard case ModelLoadingError.mismatchedWeights = error else { return XCTFail("\(error)") }
                 let message = "\(error)"
                 XCTAssertTrue(message.contains(phrase) && message.contains(key) && message.contains(file), message)
@@ -278,12 +291,12 @@ final class AnimateLCMPipelineTests: XCTestCase {
         // The first bytes of a PyTorch zip pickle: read as a header length, far too large.
         try Data([0x50, 0x4B, 0x03, 0x04, 0x14, 0, 0, 0, 8, 0, 0, 0] + Array(repeating: 0, count: 64)).write(to: URL(fileURLWithPath: pickle))
         defer { try? FileManager.default.removeItem(atPath: pickle) }
-        XCTAssertThrowsError(try tinyPipeline(unetFile: pickle)) { error in
+        XCTAssertThrowsError(try tinyPipeline(unetWeights: pickle)) { error in
             guard case ModelLoadingError.badWeights = error else { return XCTFail("\(error)") }
             XCTAssertTrue("\(error)".contains("not a safetensors file"), "\(error)")
             XCTAssertTrue("\(error)".contains(pickle), "\(error)")
         }
-        XCTAssertThrowsError(try tinyPipeline(unetFile: "/nonexistent/AnimateLCM-SVD-xt.safetensors")) { error in
+        XCTAssertThrowsError(try tinyPipeline(unetWeights: "/nonexistent/AnimateLCM-SVD-xt.safetensors")) { error in
             guard case ModelLoadingError.missingUNetFile = error else { return XCTFail("\(error)") }
             XCTAssertTrue("\(error)".contains("--unet /nonexistent/AnimateLCM-SVD-xt.safetensors"), "\(error)")
         }
