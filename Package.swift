@@ -43,7 +43,7 @@ let package = Package(
         .testTarget(name: "EncodersTests", dependencies: ["Encoders", "Tensor", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "ConceptGuidanceTests", dependencies: ["ConceptGuidance", "SVD", "Diffusion", "Tensor", "Media", "TestSupport", "SVDTestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "ModerationTests", dependencies: ["Moderation", "Media", "Tensor", "TestSupport"], exclude: ["Fixtures"]),
-        .testTarget(name: "Img2VidTests", dependencies: ["Img2Vid", "SVD", "Media", "Moderation", "Tensor"]),
+        .testTarget(name: "Img2VidTests", dependencies: ["Img2Vid", "SVD", "Diffusion", "Media", "Moderation", "Tensor"]),
         .testTarget(name: "ArchitectureTests", dependencies: []),
         .testTarget(name: "Img2VidCLITests", dependencies: ["Media", "Tensor", "TestSupport"], exclude: ["Fixtures"]),
     ],

@@ -22,11 +22,12 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 SIDES = ["pytorch-fp32", "pytorch-bf16", "img2vid-f32", "img2vid-bf16"]
 
 
-def run_json(cmd, env):
+def run_json(cmd, env=None, tool="bench-reference"):
+    """Runs one benchmark command (echoed to stderr) and returns the JSON object of its last stdout line."""
     print("$ " + " ".join(cmd), file=sys.stderr, flush=True)
     p = subprocess.run(cmd, stdout=subprocess.PIPE, env=env, text=True)
     if p.returncode != 0:
-        raise SystemExit(f"bench-reference: command failed ({p.returncode}): {' '.join(cmd)}")
+        raise SystemExit(f"{tool}: command failed ({p.returncode}): {' '.join(cmd)}")
     return json.loads(p.stdout.strip().splitlines()[-1])
 
 

@@ -194,17 +194,12 @@ public struct EulerDiscreteScheduler: Scheduler, Sendable {
     public func scaleModelInput(_ sample: Tensor, stepIndex: Int) -> Tensor {
         precondition(stepIndex >= 0 && stepIndex < sigmas.count - 1, "step index \(stepIndex) outside 0..<\(sigmas.count - 1)")
         let sigma = sigmas[stepIndex]
-        let denominator = (sigma * sigma + 1).squareRoot()
-        var out = Tensor(uninitialized: sample.shape)
-        sample.withUnsafeBufferPointer { x in
-            out.withUnsafeMutableBufferPointer { o in
-                let xp = x.baseAddress!, op = o.baseAddress!
-                Parallel.forRanges(x.count) { range in
-                    for i in range { op[i] = xp[i] / denominator }
-                }
-            }
-        }
-        return out
+        return divide(sample, by: (sigma * sigma + 1).squareRoot())
+    }
+
+    /// `Scheduler`'s step: deterministic (s_churn = 0), so `random` is not drawn from.
+    public func step(modelOutput: Tensor, stepIndex: Int, sample: Tensor, random: inout some RandomSource) -> Tensor {
+        step(modelOutput: modelOutput, stepIndex: stepIndex, sample: sample)
     }
 
     /// Mirrors `step(model_output, timestep, sample).prev_sample` (s_churn = 0).

@@ -1,6 +1,7 @@
 import ConceptGuidance
 import Diffusion
 import Foundation
+import Media
 import SVD
 import Tensor
 
@@ -37,7 +38,6 @@ struct Benchmark {
         var unet: UNetSpatioTemporalConditionModel?
         var vae: AutoencoderKLTemporalDecoder?
         var imageEncoder: CLIPVisionModelWithProjection?
-        var schedulerConfig: SchedulerConfig?
         var parameters = 0
         var dtypeCounts: [String: Int] = [:]
     }
@@ -65,10 +65,16 @@ struct Benchmark {
         let unetConfig = try folder.config(UNetConfig.self, component: "unet")
         let vaeConfig = try folder.config(VAEConfig.self, component: "vae")
         let sizeMultiple = 1 << (max(vaeConfig.blockOutChannels.count, 1) - 1)
-        var p = try ModelDefaults.load(folder).applied(to: SVDParameters(numFrames: unetConfig.numFrames))
+        // The sampler: the folder's, or --scheduler's with its published settings (the folder's img2vid.json
+        // sampler fields then do not apply), as `generate` chooses it; a value of this request only.
+        let folderScheduler = try folder.loadScheduler()
+        let scheduler = folderScheduler.choosing(request.scheduler)
+        var p = StableVideoDiffusionPipeline.defaultParameters(numFrames: unetConfig.numFrames, folderScheduler: folderScheduler.kind,
+                                                               requested: request.scheduler, modelDefaults: try ModelDefaults.load(folder))
         if let f = request.numFrames { p.numFrames = f; p.decodeChunkSize = f }
         if let w = request.width { p.width = w }
         if let h = request.height { p.height = h }
+        p = request.settings.applied(to: p)
         if let s = request.steps { p.numInferenceSteps = s }
         p.seed = request.inputSeed
         if let c = request.decodeChunkSize { p.decodeChunkSize = c }
@@ -85,7 +91,7 @@ struct Benchmark {
 
         progress("building \(needs.sorted().joined(separator: ", ")) (\(weightsLabel == "random" ? "random weights" : weightsLabel))")
         let loadStart = Date()
-        let loaded = try load(needs, folder: folder, weights: request.weights)
+        let loaded = try load(needs, folder: folder, weights: request.weights, unetWeights: request.unetWeights)
         let loadSeconds = Date().timeIntervalSince(loadStart)
         progress(String(format: "built in %.2f s: %@ parameters", loadSeconds, "\(loaded.parameters)"))
         try checkCancelled()
@@ -96,6 +102,7 @@ struct Benchmark {
         let shape: String
         var steps: Int? = nil
         var work: () throws -> Void
+        var stageRuns: [[String: Double]] = []
 
         switch component {
         case .unet:
@@ -134,36 +141,59 @@ struct Benchmark {
             }
         case .step:
             let pipeline = StableVideoDiffusionPipeline(unet: loaded.unet!, vae: loaded.vae!, imageEncoder: loaded.imageEncoder!,
-                                                        schedulerConfig: loaded.schedulerConfig!)
+                                                        scheduler: folderScheduler)
             var q = p
             q.numInferenceSteps = max(request.warmup + request.runs, 3)    // one real step per run
             q.maxGuidanceScale = max(q.maxGuidanceScale, 3)                 // the guidance batch of 2
             let image = clampedImage(&random, [1, 3, p.height, p.width])
             let guidance = conceptGuidance(request, random: &random, unetConfig: unetConfig)
-            var denoiser = try pipeline.prepare(image: image, parameters: q, random: &random, guidance: guidance)
+            var denoiser = try pipeline.prepare(image: image, parameters: q, scheduler: scheduler, random: &random, guidance: guidance)
             shape = describe([2 + guidance.extraConditionings.count, f, unetConfig.inChannels, h, w])
             steps = 1
             work = { denoiser.step() }
         case .pipeline:
             let pipeline = StableVideoDiffusionPipeline(unet: loaded.unet!, vae: loaded.vae!, imageEncoder: loaded.imageEncoder!,
-                                                        schedulerConfig: loaded.schedulerConfig!)
+                                                        scheduler: folderScheduler)
             let image = clampedImage(&random, [1, 3, p.height, p.width])
             let parameters = p
             let guidance = conceptGuidance(request, random: &random, unetConfig: unetConfig)
-            shape = "image " + describe([1, 3, p.height, p.width]) + " -> \(f) frames"
+            try pipeline.validate(parameters, scheduler: scheduler)
+            shape = "image " + describe([1, 3, p.height, p.width]) + " -> \(f) frames, \(scheduler.kind.rawValue)"
             steps = p.numInferenceSteps
+            // The whole request as `generate` runs it, stage by stage: image embedding, VAE encode (with the noise
+            // augmentation and initial latents), every step, chunked decode, MP4 encode to a temporary file.
             work = { [context] in
+                var stage: [String: Double] = [:]
+                var start = Date()
+                func lap(_ name: String) { stage[name] = Date().timeIntervalSince(start); start = Date() }
+                let embedding = pipeline.encodeImage(image)
+                lap("encode_image")
                 var noise = TorchGenerator(seed: parameters.seed)
-                var denoiser = try pipeline.prepare(image: image, parameters: parameters, random: &noise, guidance: guidance)
+                var denoiser = try pipeline.prepare(image: image, parameters: parameters, scheduler: scheduler, random: &noise,
+                                                    guidance: guidance, imageEmbedding: embedding)
+                lap("vae_encode")
                 while !denoiser.isFinished {
                     denoiser.step()
                     try context.checkCancelled()
                 }
-                _ = pipeline.decode(denoiser.latents, chunkSize: parameters.decodeChunkSize)
+                lap("denoise")
+                let decoded = pipeline.decode(denoiser.latents, chunkSize: parameters.decodeChunkSize)
+                lap("decode")
+                let path = (NSTemporaryDirectory() as NSString).appendingPathComponent("img2vid-bench-\(UUID().uuidString).mp4")
+                defer { try? FileManager.default.removeItem(atPath: path) }
+                do {
+                    try VideoEncoder.encode(RGBImage.frames(fromNormalizedTensor: decoded), to: path,
+                                            options: VideoEncoder.Options(fps: parameters.fps, outputFPS: nil, crf: nil))
+                } catch {
+                    throw GenerationError.output("bench: encoding the video failed: \(error)")
+                }
+                lap("encode_video")
+                stageRuns.append(stage)
             }
         }
 
         var times: [Double] = []
+        var timedStages: [[String: Double]] = []
         var gflop: Double? = nil
         for i in 0..<(request.warmup + request.runs) {
             let counting = request.countsFLOPs && i == request.warmup
@@ -176,7 +206,10 @@ struct Benchmark {
                 gflop = OpProfile.flops / 1e9
             }
             let isWarmup = i < request.warmup
-            if !isWarmup { times.append(elapsed) }
+            if !isWarmup {
+                times.append(elapsed)
+                if let last = stageRuns.last, stageRuns.count == i + 1 { timedStages.append(last) }
+            }
             progress(String(format: "%@ %d/%d: %.3f s", isWarmup ? "warmup" : "run", isWarmup ? i + 1 : i - request.warmup + 1,
                             isWarmup ? request.warmup : request.runs, elapsed))
             try checkCancelled()
@@ -187,34 +220,55 @@ struct Benchmark {
         case .random(_, let d, _): dtype = d.rawValue.lowercased()
         case .model: dtype = loaded.dtypeCounts.max { ($0.value, $1.key) < ($1.value, $0.key) }?.key.lowercased() ?? "unknown"
         }
-        return BenchmarkResult(component: component.rawValue, shape: shape, runSeconds: times, warmup: request.warmup,
+        var result = BenchmarkResult(component: component.rawValue, shape: shape, runSeconds: times, warmup: request.warmup,
                                loadSeconds: loadSeconds, peakRssBytes: ResourceUsage.peakResidentBytes, threads: Parallel.threads,
                                blasCore: BLAS.coreName, weights: weightsLabel, weightsDtype: dtype, parameters: loaded.parameters,
                                numFrames: f, width: p.width, height: p.height, steps: steps, gflop: gflop)
+        if component == .step || component == .pipeline { result.scheduler = scheduler.kind.rawValue }
+        if !timedStages.isEmpty {
+            var medians: [String: Double] = [:]
+            for key in timedStages[0].keys {
+                let values = timedStages.compactMap { $0[key] }.sorted()
+                medians[key] = values.count % 2 == 1 ? values[values.count / 2] : (values[values.count / 2 - 1] + values[values.count / 2]) / 2
+            }
+            result.stageSeconds = medians
+        }
+        return result
     }
 
-    /// Builds the named models from the folder's configs, with its checkpoints or random weights.
-    private func load(_ needs: Set<String>, folder: ModelFolder, weights: BenchmarkRequest.Weights) throws -> Loaded {
+    /// Builds the named models from the folder's configs, with its checkpoints or random weights; the UNet with
+    /// `unetWeights`' weights when given (`--unet`, whatever the other components' come from).
+    private func load(_ needs: Set<String>, folder: ModelFolder, weights: BenchmarkRequest.Weights, unetWeights: String?) throws -> Loaded {
         var loaded = Loaded()
-        func count(component: String, base: String) throws {
-            let checkpoint = try folder.checkpoint(component: component, base: base)
+        func count(_ checkpoint: SafeTensorsCheckpoint) {
             for name in checkpoint.names {
                 guard let entry = checkpoint.entry(name) else { continue }
                 loaded.parameters += entry.shape.reduce(1, *)
                 loaded.dtypeCounts[entry.dtype.rawValue, default: 0] += 1
             }
         }
+        // The weights the UNet was loaded from (the model key's file, as the engine counts them).
+        func unetCheckpoint() throws -> SafeTensorsCheckpoint {
+            try unetWeights.map { try SafeTensorsCheckpoint(path: $0) } ?? folder.checkpoint(component: "unet", base: "diffusion_pytorch_model")
+        }
         switch weights {
         case .model(let path, let variant):
-            let pipeline = try models(ModelKey(folder: path, variant: variant, precision: precision)).pipeline
-            if needs.contains("unet") { loaded.unet = pipeline.unet; try count(component: "unet", base: "diffusion_pytorch_model") }
-            if needs.contains("vae") { loaded.vae = pipeline.vae; try count(component: "vae", base: "diffusion_pytorch_model") }
-            if needs.contains("image_encoder") { loaded.imageEncoder = pipeline.imageEncoder; try count(component: "image_encoder", base: "model") }
+            // A component without the UNet shares the folder's cached model.
+            let key = ModelKey(folder: path, variant: variant, precision: precision, unetWeights: needs.contains("unet") ? unetWeights : nil)
+            let pipeline = try models(key).pipeline
+            if needs.contains("unet") { loaded.unet = pipeline.unet; count(try unetCheckpoint()) }
+            if needs.contains("vae") { loaded.vae = pipeline.vae; count(try folder.checkpoint(component: "vae", base: "diffusion_pytorch_model")) }
+            if needs.contains("image_encoder") { loaded.imageEncoder = pipeline.imageEncoder; count(try folder.checkpoint(component: "image_encoder", base: "model")) }
         case .random(_, let dtype, let seed):
             if needs.contains("unet") {
-                let source = RandomWeights(seed: seed, dtype: dtype)
-                loaded.unet = try folder.buildUNet(weights: source)
-                loaded.parameters += source.parameterCount
+                if unetWeights != nil {
+                    loaded.unet = try folder.loadUNet(weightsFile: unetWeights)
+                    count(try unetCheckpoint())
+                } else {
+                    let source = RandomWeights(seed: seed, dtype: dtype)
+                    loaded.unet = try folder.buildUNet(weights: source)
+                    loaded.parameters += source.parameterCount
+                }
             }
             if needs.contains("vae") {
                 let source = RandomWeights(seed: seed &+ 1, dtype: dtype)
@@ -227,7 +281,6 @@ struct Benchmark {
                 loaded.parameters += source.parameterCount
             }
         }
-        if needs.contains("scheduler") { loaded.schedulerConfig = try folder.loadSchedulerConfig() }
         return loaded
     }
 

@@ -1,4 +1,6 @@
 import ConceptGuidance
+import Diffusion
+import SVD
 import Tensor
 
 /// Everything `img2vid bench` asks for. Unset sizes take the model's defaults (frames from the
@@ -34,6 +36,13 @@ public struct BenchmarkRequest: Sendable {
     /// `vae-decode`: frames per decoder call (the pipeline's `--decode-chunk-size`); nil decodes
     /// all frames as one chunk.
     public var decodeChunkSize: Int?
+    /// `step`, `pipeline`: the sampler (`--scheduler`); nil: the one the folder's scheduler_config.json names.
+    /// Its defaults (AnimateLCM: 4 steps, guidance 1.0-1.2, bucket 80, fps 8) apply unless set.
+    public var scheduler: SchedulerKind?
+    /// `step`, `pipeline`: settings that replace the model's and the sampler's defaults (`--min-guidance-scale`, ...).
+    public var settings = SVDParameterOverrides()
+    /// A UNet weight file (`--unet`) used instead of the folder's or random ones (as `GenerationRequest.unetWeights`).
+    public var unetWeights: String?
     /// Arithmetic of products, convolutions and attention (`auto`: bf16 where the CPU has native bf16).
     public var precision: PrecisionSetting = .auto
     /// Count FLOPs (2 x multiply-adds of every GEMM, conv and attention) on the first timed run.

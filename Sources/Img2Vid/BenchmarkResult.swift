@@ -35,6 +35,11 @@ public struct BenchmarkResult: Codable, Sendable, Equatable {
     /// Floating-point work of one run in GFLOP (2 per multiply-add). Not counted yet: always nil
     /// here; the performance work fills it in (and `gflops_per_s` from it).
     public var gflop: Double?
+    /// `pipeline`: seconds per stage (encode_image, vae_encode, denoise, decode, encode_video), the median over
+    /// the timed runs; nil for the other components.
+    public var stageSeconds: [String: Double]?
+    /// `step`, `pipeline`: the sampler that ran ("euler", "animatelcm"); nil for the other components.
+    public var scheduler: String?
     /// `gflop / median_s`, nil while `gflop` is.
     public var gflopsPerSecond: Double? { gflop.map { $0 / medianSeconds } }
 
@@ -52,6 +57,8 @@ public struct BenchmarkResult: Codable, Sendable, Equatable {
         case weightsDtype = "weights_dtype"
         case numFrames = "num_frames"
         case gflopsPerSecond = "gflops_per_s"
+        case stageSeconds = "stage_s"
+        case scheduler
     }
 
     public init(component: String, shape: String, runSeconds: [Double], warmup: Int, loadSeconds: Double,
@@ -91,6 +98,8 @@ public struct BenchmarkResult: Codable, Sendable, Equatable {
                   parameters: try c.decode(Int.self, forKey: .parameters), numFrames: try c.decode(Int.self, forKey: .numFrames),
                   width: try c.decode(Int.self, forKey: .width), height: try c.decode(Int.self, forKey: .height),
                   steps: try c.decodeIfPresent(Int.self, forKey: .steps), gflop: try c.decodeIfPresent(Double.self, forKey: .gflop))
+        stageSeconds = try c.decodeIfPresent([String: Double].self, forKey: .stageSeconds)
+        scheduler = try c.decodeIfPresent(String.self, forKey: .scheduler)
         precision = try c.decodeIfPresent(String.self, forKey: .precision) ?? "f32"
         cpuISA = try c.decodeIfPresent(String.self, forKey: .cpuISA) ?? "unknown"
     }
@@ -121,5 +130,7 @@ public struct BenchmarkResult: Codable, Sendable, Equatable {
         try c.encode(steps, forKey: .steps)
         try c.encode(gflop, forKey: .gflop)
         try c.encode(gflopsPerSecond, forKey: .gflopsPerSecond)
+        try c.encode(stageSeconds, forKey: .stageSeconds)
+        try c.encode(scheduler, forKey: .scheduler)
     }
 }

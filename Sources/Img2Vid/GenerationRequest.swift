@@ -1,4 +1,5 @@
 import ConceptGuidance
+import Diffusion
 import Media
 import SVD
 import Tensor
@@ -10,8 +11,13 @@ public struct GenerationRequest: Sendable {
     public var outputPath: String
     public var modelPath: String
     public var variant: String?
-    /// A UNet weight file to use instead of the model folder's (same `unet/config.json`).
+    /// A UNet weight file to use instead of the model folder's (same `unet/config.json`; `--unet`: a single
+    /// safetensors file such as AnimateLCM-SVD-xt.safetensors). Part of the loaded model's identity.
     public var unetWeights: String?
+    /// The sampler (`--scheduler`), a per-request value passed to the pipeline (a cached pipeline is never
+    /// changed); nil: the one the model folder's scheduler_config.json names. Its defaults (AnimateLCM: 4 steps,
+    /// guidance 1.0-1.2, motion bucket 80, fps 8) apply unless the request sets them.
+    public var scheduler: SchedulerKind?
     /// The arithmetic of matrix products: resolved once per request (`auto` picks bf16 where the
     /// CPU has native bf16), part of the loaded model's identity, reported in the result.
     public var precision: PrecisionSetting = .auto
@@ -56,5 +62,15 @@ extension GenerationRequest {
     /// The model this request needs, at `precision`.
     func modelKey(precision: ComputePrecision) -> ModelKey {
         ModelKey(folder: modelPath, variant: variant, precision: precision, unetWeights: unetWeights)
+    }
+
+    /// This request's sampler and settings on `pipeline`, checked before any work: the sampler it asks for (or the
+    /// folder's own) and that sampler's defaults under the settings it sets. Values only: the pipeline, shared
+    /// with other requests, is never changed.
+    func resolved(on pipeline: StableVideoDiffusionPipeline) throws -> (parameters: SVDParameters, scheduler: SchedulerSettings) {
+        let scheduler = pipeline.scheduler.choosing(self.scheduler)
+        let parameters = self.parameters(defaults: pipeline.defaultParameters(scheduler: self.scheduler))
+        try pipeline.validate(parameters, scheduler: scheduler)
+        return (parameters, scheduler)
     }
 }

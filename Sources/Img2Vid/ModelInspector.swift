@@ -185,7 +185,7 @@ public enum ModelInspector {
         switch name {
         case "scheduler":
             do {
-                _ = try EulerDiscreteScheduler(config: try modelFolder.loadSchedulerConfig())
+                _ = try modelFolder.loadScheduler()
                 c.status = "ok"
             } catch {
                 c.status = "invalid"

@@ -27,8 +27,7 @@ struct VideoComparison {
         }
         let decoded = try input?.image ?? InputImage.read(path: generation.imagePath, maxPixels: generation.maxInputPixels, hashing: false).image
         let (pipeline, _) = try models(generation.modelKey(precision: precision))
-        let parameters = generation.parameters(defaults: pipeline.defaultParameters)
-        try parameters.validate(sizeMultiple: pipeline.sizeMultiple)
+        let (parameters, scheduler) = try generation.resolved(on: pipeline)
         try context.checkCancelled()
         let image = ImageResizer.resize(decoded, width: parameters.width, height: parameters.height, mode: generation.resize)
             .normalizedTensor().reshaped([1, 3, parameters.height, parameters.width])
@@ -51,11 +50,12 @@ struct VideoComparison {
             var t = Date()
             var denoiser: SVDDenoiser
             if let configuration {
-                denoiser = try pipeline.prepare(image: image, parameters: parameters, random: &random,
+                denoiser = try pipeline.prepare(image: image, parameters: parameters, scheduler: scheduler, random: &random,
                                                 guidance: SafeLatentGuidance(configuration: configuration, concepts: resolved.map(\.embedding)),
                                                 imageEmbedding: embedding)
             } else {
-                denoiser = try pipeline.prepare(image: image, parameters: parameters, random: &random, imageEmbedding: embedding)
+                denoiser = try pipeline.prepare(image: image, parameters: parameters, scheduler: scheduler, random: &random,
+                                                imageEmbedding: embedding)
             }
             stages["prepare"] = Date().timeIntervalSince(t)
             let (stepSeconds, denoiseSeconds) = try context.stage(.denoise) { try VideoGenerator.denoise(&denoiser, context: context) }

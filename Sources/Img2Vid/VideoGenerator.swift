@@ -38,8 +38,7 @@ struct VideoGenerator {
             try input?.image ?? InputImage.read(path: request.imagePath, maxPixels: request.maxInputPixels, hashing: false).image
         }
         let (pipeline, loadedModel) = try stage(.loadModel) { try models(request.modelKey(precision: precision)) }
-        let parameters = request.parameters(defaults: pipeline.defaultParameters)
-        try parameters.validate(sizeMultiple: pipeline.sizeMultiple)
+        let (parameters, scheduler) = try request.resolved(on: pipeline)
         try context.checkCancelled()
 
         let input = ImageResizer.resize(image, width: parameters.width, height: parameters.height, mode: request.resize)
@@ -48,13 +47,13 @@ struct VideoGenerator {
         var denoiser = try stage(.encodeImage) { () throws -> SVDDenoiser in
             // Concept guidance (off unless asked for): one extra branch per concept.
             guard let sld = request.conceptGuidance.configuration else {
-                return try pipeline.prepare(image: input, parameters: parameters, random: &random)
+                return try pipeline.prepare(image: input, parameters: parameters, scheduler: scheduler, random: &random)
             }
             let embedding = pipeline.encodeImage(input)
             let concepts = try ConceptResolver.resolve(request.conceptGuidance, imageEmbedding: embedding) {
                 try Self.imageConcept($0, pipeline: pipeline, maxPixels: request.maxInputPixels)
             }
-            return try pipeline.prepare(image: input, parameters: parameters, random: &random,
+            return try pipeline.prepare(image: input, parameters: parameters, scheduler: scheduler, random: &random,
                                         guidance: SafeLatentGuidance(configuration: sld, concepts: concepts.map(\.embedding)),
                                         imageEmbedding: embedding)
         }
@@ -89,7 +88,8 @@ struct VideoGenerator {
             try context.checkCancelled()
             var options = VideoEncoder.Options(fps: parameters.fps, outputFPS: request.outputFPS, crf: request.crf)
             options.title = "img2vid \(Img2VidVersion.string): \(modelName), seed \(parameters.seed)"
-            options.comment = Self.describe(parameters, model: modelName, format: format)
+            options.comment = Self.describe(parameters, model: modelName, scheduler: scheduler.kind,
+                                            unetWeights: request.unetWeights, format: format)
             try VideoEncoder.encode(written, to: output.temporaryPath, options: options)
             try context.checkCancelled()
             try output.commit()
@@ -132,10 +132,13 @@ struct VideoGenerator {
         })
     }
 
-    /// The settings as one line, stored in the container's comment.
-    static func describe(_ p: SVDParameters, model: String, format: VideoFormat) -> String {
+    /// The settings as one line, stored in the container's comment: with the sampler and the UNet weight
+    /// file's name, what it takes to make the same clip again.
+    static func describe(_ p: SVDParameters, model: String, scheduler: SchedulerKind, unetWeights: String?,
+                         format: VideoFormat) -> String {
         "model=\(model) seed=\(p.seed) frames=\(p.numFrames) size=\(p.width)x\(p.height) steps=\(p.numInferenceSteps) "
             + "fps=\(p.fps) motion_bucket_id=\(p.motionBucketId) noise_aug_strength=\(p.noiseAugStrength) "
-            + "guidance=\(p.minGuidanceScale)-\(p.maxGuidanceScale) decode_chunk_size=\(p.decodeChunkSize) rng=torch"
+            + "guidance=\(p.minGuidanceScale)-\(p.maxGuidanceScale) decode_chunk_size=\(p.decodeChunkSize) rng=torch "
+            + "scheduler=\(scheduler.rawValue)" + (unetWeights.map { " unet=\(($0 as NSString).lastPathComponent)" } ?? "")
     }
 }

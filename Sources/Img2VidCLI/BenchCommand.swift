@@ -14,8 +14,12 @@ struct BenchCommand: AsyncParsableCommand {
             Components: unet (one forward, batch 1), image-encoder (one CLIP forward), vae-encode, \
             vae-decode (all frames as one chunk, or --decode-chunk-size N), step (one denoising \
             step: the UNet on the guidance batch of 2, plus a concept branch with --guidance \
-            PRESET, and the Euler step), pipeline (a whole generation without writing a video). \
-            --cfg runs the unet component on the guidance batch of 2.
+            PRESET, and the scheduler step), pipeline (a whole request: image encoder, VAE encode, \
+            every denoising step, chunked VAE decode and MP4 encode to a temporary file; each \
+            stage's median time is reported). --cfg runs the unet component on the guidance batch \
+            of 2. --scheduler animatelcm (with its defaults: 4 steps, guidance 1.0-1.2, bucket 80, \
+            fps 8) and --unet FILE (single-file UNet weights, for example AnimateLCM-SVD-xt) apply \
+            to step and pipeline.
 
             gflop counts 2 x multiply-adds of every GEMM, conv and attention from the shapes (as \
             torch.utils.flop_counter), on the first timed run. Inputs are deterministic random \
@@ -32,6 +36,9 @@ struct BenchCommand: AsyncParsableCommand {
                   --variant fp16 --component step --runs 3 --json
               OPENBLAS_CORETYPE=SkylakeX img2vid bench --config Models/svd-xt \\
                   --random-weights --component vae-decode --threads 2
+              img2vid bench --config Models/svd-xt --random-weights --weights-dtype f16 \\
+                  --component pipeline --scheduler animatelcm --num-frames 14 \\
+                  --width 512 --height 320 --runs 1 --warmup 0
 
             Exit codes: 0 ok, 2 usage error, 4 bad model or weights, 130 interrupted, \
             1 anything else.
@@ -86,6 +93,19 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(help: "Untimed runs before the timed ones.")
     var warmup: Int = 1
 
+    @OptionGroup var sampler: SamplerOptions
+
+    @Option(help: "step, pipeline: guidance scale of the first frame (default: the sampler's; Euler 1.0, AnimateLCM 1.0).")
+    var minGuidanceScale: Float?
+
+    @Option(help: "step, pipeline: guidance scale of the last frame (default: the sampler's; Euler 3.0, AnimateLCM 1.2). 1 runs one UNet branch.")
+    var maxGuidanceScale: Float?
+
+    @Option(help: "pipeline: motion bucket (default: the sampler's; Euler 127, AnimateLCM 80).")
+    var motionBucketId: Int?
+
+    @Option(help: "pipeline: frame rate the UNet is conditioned on and the video plays at (default: the sampler's; Euler 7, AnimateLCM 8).")
+    var fps: Int?
     @OptionGroup var precision: PrecisionOptions
 
     @OptionGroup var runtime: RuntimeOptions
@@ -126,6 +146,12 @@ struct BenchCommand: AsyncParsableCommand {
         request.classifierFreeBatch = cfg
         request.conceptGuidance = guidance
         request.decodeChunkSize = decodeChunkSize
+        request.scheduler = sampler.scheduler
+        request.unetWeights = sampler.unet
+        request.settings.minGuidanceScale = minGuidanceScale
+        request.settings.maxGuidanceScale = maxGuidanceScale
+        request.settings.motionBucketId = motionBucketId
+        request.settings.fps = fps
         request.precision = precision.setting
 
         let cancellation = CancellationFlag()
@@ -162,7 +188,14 @@ struct BenchCommand: AsyncParsableCommand {
                    "\(r.weights == "random" ? "random" : (r.weights as NSString).lastPathComponent) \(r.weightsDtype)"]
         var text = InspectCommand.grid([header, row], rightAligned: [2, 3, 4, 5, 6, 7, 8, 9]) + "\n"
         text += "\(r.numFrames) frames, \(r.width)x\(r.height)" + (r.steps.map { ", \($0) step\($0 == 1 ? "" : "s") per run" } ?? "")
-            + ", \(InspectCommand.count(r.parameters)) parameters, built in " + String(format: "%.2f s", r.loadSeconds) + "\n"
+            + ", \(InspectCommand.count(r.parameters)) parameters, built in " + String(format: "%.2f s", r.loadSeconds)
+            + (r.scheduler.map { ", \($0) sampler" } ?? "") + "\n"
+        if let stages = r.stageSeconds {
+            let order = ["encode_image", "vae_encode", "denoise", "decode", "encode_video"]
+            let names = order.filter { stages[$0] != nil } + stages.keys.filter { !order.contains($0) }.sorted()
+            text += "stages (median s): " + names.map { String(format: "%@ %.2f", $0, stages[$0]!) }.joined(separator: ", ")
+                + String(format: "; total %.2f s\n", r.medianSeconds)
+        }
         return text
     }
 }

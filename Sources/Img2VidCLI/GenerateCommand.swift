@@ -39,6 +39,7 @@ struct GenerateCommand: AsyncParsableCommand {
     @OptionGroup var model: ModelOptions
 
     @OptionGroup var pipelineOptions: PipelineOptions
+    @OptionGroup var sampler: SamplerOptions
 
     @Option(help: "Frame rate of the written video, if different from --fps.")
     var outputFps: Int?
@@ -78,6 +79,8 @@ struct GenerateCommand: AsyncParsableCommand {
         runtime.apply()
         var request = GenerationRequest(imagePath: image, outputPath: output, modelPath: try model.resolvedPath())
         request.variant = model.variant
+        request.scheduler = sampler.scheduler
+        request.unetWeights = sampler.unet
         request.overwrite = overwrite
         request.resize = resize
         request.maxInputPixels = maxInputPixels

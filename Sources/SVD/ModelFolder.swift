@@ -62,6 +62,8 @@ public enum ModelLoadingError: Error, CustomStringConvertible {
     case badWeights(SafeTensorsError)
     case mismatchedWeights(WeightLoadingError)
     case config(ModelConfigError)
+    /// `--unet FILE` names no file.
+    case missingUNetFile(path: String)
 
     public var description: String {
         switch self {
@@ -84,6 +86,8 @@ public enum ModelLoadingError: Error, CustomStringConvertible {
             return e.description
         case .config(let e):
             return e.description
+        case .missingUNetFile(let p):
+            return "--unet \(p): no such file. Pass a single .safetensors file holding a UNet state dict in diffusers key names (for example AnimateLCM-SVD-xt.safetensors)."
         }
     }
 }

@@ -20,22 +20,40 @@ extension ModelFolder {
     }
 
     /// The folder's UNet; with `weightsFile`, the folder's `unet/config.json` with the weights of
-    /// that file instead (a `.safetensors` file or its sharded `*.safetensors.index.json`: a fine-tuned
-    /// or distilled UNet of the same architecture).
+    /// that file instead (`--unet`: one `.safetensors` file holding the UNet's state dict in diffusers key
+    /// names, such as AnimateLCM-SVD-xt.safetensors, or a sharded `*.safetensors.index.json`: a fine-tuned
+    /// or distilled UNet of the same architecture). The file must hold exactly the model's tensors:
+    /// missing, unexpected and wrong-shaped keys are all reported by name
+    /// (`ModelLoadingError.mismatchedWeights`), before any generation work.
     public func loadUNet(weightsFile: String? = nil) throws -> UNetSpatioTemporalConditionModel {
         let config = try self.config(UNetConfig.self, component: "unet")
-        let checkpoint = try weightsFile.map(Self.openCheckpoint) ?? self.checkpoint(component: "unet", base: "diffusion_pytorch_model")
+        let checkpoint = try weightsFile.map(Self.openUNetWeights) ?? self.checkpoint(component: "unet", base: "diffusion_pytorch_model")
         return try load(checkpoint: checkpoint) { try UNetSpatioTemporalConditionModel(config: config, weights: $0) }
     }
 
-    /// A weight file named directly (not found through the folder's layout).
-    static func openCheckpoint(_ path: String) throws -> SafeTensorsCheckpoint {
-        guard FileManager.default.fileExists(atPath: path) else { throw ModelLoadingError.missingFile(path: path) }
+    /// A UNet weight file named directly (`--unet`, not found through the folder's layout); anything that is
+    /// not a safetensors file (a .bin/.ckpt pickle, a folder) gets the parser's error.
+    static func openUNetWeights(_ path: String) throws -> SafeTensorsCheckpoint {
+        guard FileManager.default.fileExists(atPath: path) else { throw ModelLoadingError.missingUNetFile(path: path) }
         do {
             return try SafeTensorsCheckpoint(path: path)
         } catch let e as SafeTensorsError {
             throw ModelLoadingError.badWeights(e)
         }
+    }
+
+    /// The folder's sampler: `scheduler/scheduler_config.json`, AnimateLCM's when its `_class_name` says so.
+    public func loadScheduler() throws -> SchedulerSettings {
+        let p = file("scheduler", "scheduler_config.json")
+        guard let data = FileManager.default.contents(atPath: p) else { throw ModelLoadingError.missingFile(path: p) }
+        let settings: SchedulerSettings
+        do {
+            settings = try SchedulerSettings.decode(data)
+            _ = try settings.makeScheduler()
+        } catch {
+            throw ModelLoadingError.invalidConfig(path: p, reason: "\(error)")
+        }
+        return settings
     }
 
     public func loadVAE() throws -> AutoencoderKLTemporalDecoder {
@@ -70,11 +88,6 @@ extension ModelFolder {
     public func buildImageEncoder(weights: WeightSource) throws -> CLIPVisionModelWithProjection {
         let config = try self.config(CLIPVisionConfig.self, component: "image_encoder")
         return try Self.building { try CLIPVisionModelWithProjection(config: config, weights: WeightScope(weights)) }
-    }
-
-    /// `scheduler/scheduler_config.json`.
-    public func loadSchedulerConfig() throws -> SchedulerConfig {
-        try config(SchedulerConfig.self, component: "scheduler", name: "scheduler_config.json")
     }
 
     private static func building<Model>(_ build: () throws -> Model) throws -> Model {

@@ -25,6 +25,18 @@ public struct SVDParameterOverrides: Codable, Equatable, Sendable {
 
     public init() {}
 
+    /// These settings without the ones that belong to a sampler (steps, guidance scales, fps, motion bucket): what
+    /// a folder's `img2vid.json`, written for the folder's own sampler, still says when another sampler runs.
+    public func droppingSamplerSettings() -> SVDParameterOverrides {
+        var o = self
+        o.numInferenceSteps = nil
+        o.minGuidanceScale = nil
+        o.maxGuidanceScale = nil
+        o.fps = nil
+        o.motionBucketId = nil
+        return o
+    }
+
     /// `parameters` with every field set here replaced.
     public func applied(to parameters: SVDParameters) -> SVDParameters {
         var p = parameters

@@ -68,6 +68,21 @@ public func scale(_ x: Tensor, by factor: Float) -> Tensor {
     return out
 }
 
+/// x / divisor, each element divided (torch's `tensor / scalar`, which rounds as a division, not as a product
+/// with the reciprocal): the schedulers' `scale_model_input`.
+public func divide(_ x: Tensor, by divisor: Float) -> Tensor {
+    var out = Tensor(uninitialized: x.shape)
+    x.withUnsafeBufferPointer { px in
+        out.withUnsafeMutableBufferPointer { po in
+            let s = px.baseAddress!, d = po.baseAddress!
+            OpProfile.measure(.elementwise) { Parallel.forRanges(po.count, minChunk: ElementwiseLoops.minChunk) { range in
+                for i in range { d[i] = s[i] / divisor }
+            } }
+        }
+    }
+    return out
+}
+
 /// x *= factor.
 public func scaleInPlace(_ x: inout Tensor, by factor: Float) {
     x.withUnsafeMutableBufferPointer { px in

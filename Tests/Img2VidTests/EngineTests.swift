@@ -1,3 +1,4 @@
+import Diffusion
 import Foundation
 import Img2Vid
 import Media
@@ -151,6 +152,45 @@ final class EngineTests: XCTestCase {
         _ = try await roomy.generate(request("z"))
         XCTAssertEqual(roomy.models.loadCount, 2)
         XCTAssertEqual(roomy.models.evictionCount, 0)
+    }
+
+    /// The sampler is a value of the request, never a change to the shared pipeline: an AnimateLCM request (with
+    /// its sampler's defaults: 4 steps, guidance 1.0-1.2, bucket 80, fps 8) and an Euler request run at once on one
+    /// loaded model, each giving the frames it gives alone. A UNet weight file is part of the model's identity: a
+    /// request naming one gets its own load (here the folder's own UNet file, so the same frames).
+    func testRequestsWithDifferentSamplersShareOneLoadedModel() async throws {
+        func animateLCM(_ name: String) -> GenerationRequest {
+            var r = request(name, seed: 4)
+            r.scheduler = .animatelcm
+            r.settings.numInferenceSteps = nil
+            r.settings.maxGuidanceScale = nil
+            return r
+        }
+        let alone = Engine()
+        let lcmAlone = try await alone.generate(animateLCM("lcm-alone"))
+        let eulerAlone = try await alone.generate(request("euler-alone", seed: 4))
+        let p = lcmAlone.parameters
+        XCTAssertEqual([p.numInferenceSteps, p.motionBucketId, p.fps], [4, 80, 8])
+        XCTAssertEqual([p.minGuidanceScale, p.maxGuidanceScale], [1.0, 1.2])
+        XCTAssertEqual([eulerAlone.parameters.numInferenceSteps, eulerAlone.parameters.fps], [3, 7], "the Euler request kept the folder's defaults")
+        XCTAssertNotEqual(try frames(lcmAlone), try frames(eulerAlone))
+        XCTAssertEqual(alone.models.loadCount, 1)
+
+        let engine = Engine()
+        let lcmRequest = animateLCM("lcm"), eulerRequest = request("euler", seed: 4)
+        async let a = engine.generate(lcmRequest)
+        async let b = engine.generate(eulerRequest)
+        let (resultA, resultB) = try await (a, b)
+        XCTAssertEqual(try frames(resultA), try frames(lcmAlone), "the AnimateLCM request changed when run beside an Euler one")
+        XCTAssertEqual(try frames(resultB), try frames(eulerAlone), "the Euler request changed when run beside an AnimateLCM one")
+        XCTAssertEqual(engine.models.loadCount, 1)
+
+        var ownUNet = animateLCM("own-unet")
+        ownUNet.unetWeights = Self.tiny + "/unet/diffusion_pytorch_model.fp16.safetensors"
+        let withFile = try await engine.generate(ownUNet)
+        XCTAssertTrue(withFile.loadedModel)
+        XCTAssertEqual(engine.models.loadCount, 2)
+        XCTAssertEqual(try frames(withFile), try frames(lcmAlone))
     }
 
     func testThePrecisionIsPartOfTheModelKey() {
