@@ -195,15 +195,22 @@ struct Benchmark {
         var times: [Double] = []
         var timedStages: [[String: Double]] = []
         var gflop: Double? = nil
+        var profile: [String: Double]? = nil
         for i in 0..<(request.warmup + request.runs) {
-            let counting = request.countsFLOPs && i == request.warmup
-            if counting { OpProfile.start() }
+            let counting = (request.countsFLOPs || request.profilesOps) && i == request.warmup
+            if counting { OpProfile.start(timing: request.profilesOps) }
             let start = Date()
             try work()
             let elapsed = Date().timeIntervalSince(start)
             if counting {
                 OpProfile.stop()
-                gflop = OpProfile.flops / 1e9
+                if request.countsFLOPs { gflop = OpProfile.flops / 1e9 }
+                if request.profilesOps {
+                    let seconds = OpProfile.seconds
+                    var named = Dictionary(uniqueKeysWithValues: seconds.map { ($0.key.name, $0.value) })
+                    named["other"] = max(0, elapsed - seconds.values.reduce(0, +))
+                    profile = named
+                }
             }
             let isWarmup = i < request.warmup
             if !isWarmup {
@@ -225,6 +232,7 @@ struct Benchmark {
                                blasCore: BLAS.coreName, weights: weightsLabel, weightsDtype: dtype, parameters: loaded.parameters,
                                numFrames: f, width: p.width, height: p.height, steps: steps, gflop: gflop)
         if component == .step || component == .pipeline { result.scheduler = scheduler.kind.rawValue }
+        result.profileSeconds = profile
         if !timedStages.isEmpty {
             var medians: [String: Double] = [:]
             for key in timedStages[0].keys {

@@ -47,6 +47,8 @@ public struct BenchmarkRequest: Sendable {
     public var precision: PrecisionSetting = .auto
     /// Count FLOPs (2 x multiply-adds of every GEMM, conv and attention) on the first timed run.
     public var countsFLOPs = true
+    /// Time the first timed run per op category (`OpProfile` timers: gemm, im2col, norm, attention, ...).
+    public var profilesOps = false
 
     public init(weights: Weights, component: BenchmarkComponent) {
         self.weights = weights

@@ -38,6 +38,9 @@ public struct BenchmarkResult: Codable, Sendable, Equatable {
     /// `pipeline`: seconds per stage (encode_image, vae_encode, denoise, decode, encode_video), the median over
     /// the timed runs; nil for the other components.
     public var stageSeconds: [String: Double]?
+    /// `--profile`: seconds of the first timed run per op category (`OpProfile`: the calling
+    /// thread's wall time, attributed to the innermost op running; "other" is the rest of the run).
+    public var profileSeconds: [String: Double]?
     /// `step`, `pipeline`: the sampler that ran ("euler", "animatelcm"); nil for the other components.
     public var scheduler: String?
     /// `gflop / median_s`, nil while `gflop` is.
@@ -58,6 +61,7 @@ public struct BenchmarkResult: Codable, Sendable, Equatable {
         case numFrames = "num_frames"
         case gflopsPerSecond = "gflops_per_s"
         case stageSeconds = "stage_s"
+        case profileSeconds = "profile_s"
         case scheduler
     }
 
@@ -99,6 +103,7 @@ public struct BenchmarkResult: Codable, Sendable, Equatable {
                   width: try c.decode(Int.self, forKey: .width), height: try c.decode(Int.self, forKey: .height),
                   steps: try c.decodeIfPresent(Int.self, forKey: .steps), gflop: try c.decodeIfPresent(Double.self, forKey: .gflop))
         stageSeconds = try c.decodeIfPresent([String: Double].self, forKey: .stageSeconds)
+        profileSeconds = try c.decodeIfPresent([String: Double].self, forKey: .profileSeconds)
         scheduler = try c.decodeIfPresent(String.self, forKey: .scheduler)
         precision = try c.decodeIfPresent(String.self, forKey: .precision) ?? "f32"
         cpuISA = try c.decodeIfPresent(String.self, forKey: .cpuISA) ?? "unknown"
@@ -131,6 +136,7 @@ public struct BenchmarkResult: Codable, Sendable, Equatable {
         try c.encode(gflop, forKey: .gflop)
         try c.encode(gflopsPerSecond, forKey: .gflopsPerSecond)
         try c.encode(stageSeconds, forKey: .stageSeconds)
+        try c.encode(profileSeconds, forKey: .profileSeconds)
         try c.encode(scheduler, forKey: .scheduler)
     }
 }

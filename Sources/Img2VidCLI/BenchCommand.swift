@@ -36,6 +36,8 @@ struct BenchCommand: AsyncParsableCommand {
                   --variant fp16 --component step --runs 3 --json
               OPENBLAS_CORETYPE=SkylakeX img2vid bench --config Models/svd-xt \\
                   --random-weights --component vae-decode --threads 2
+              img2vid bench --config Models/svd-xt --random-weights --component vae-decode \\
+                  --num-frames 14 --width 256 --height 256 --runs 1 --profile
               img2vid bench --config Models/svd-xt --random-weights --weights-dtype f16 \\
                   --component pipeline --scheduler animatelcm --num-frames 14 \\
                   --width 512 --height 320 --runs 1 --warmup 0
@@ -92,6 +94,9 @@ struct BenchCommand: AsyncParsableCommand {
 
     @Option(help: "Untimed runs before the timed ones.")
     var warmup: Int = 1
+
+    @Flag(help: "Time the first timed run per op category (gemm, im2col, norm, attention, elementwise, activation, copy, widen, pack, other) and print the shares.")
+    var profile = false
 
     @OptionGroup var sampler: SamplerOptions
 
@@ -153,6 +158,7 @@ struct BenchCommand: AsyncParsableCommand {
         request.settings.motionBucketId = motionBucketId
         request.settings.fps = fps
         request.precision = precision.setting
+        request.profilesOps = profile
 
         let cancellation = CancellationFlag()
         let signals = SignalTrap(cancellation)
@@ -195,6 +201,11 @@ struct BenchCommand: AsyncParsableCommand {
             let names = order.filter { stages[$0] != nil } + stages.keys.filter { !order.contains($0) }.sorted()
             text += "stages (median s): " + names.map { String(format: "%@ %.2f", $0, stages[$0]!) }.joined(separator: ", ")
                 + String(format: "; total %.2f s\n", r.medianSeconds)
+        }
+        if let profile = r.profileSeconds {
+            let total = max(profile.values.reduce(0, +), 1e-9)
+            text += "op profile of the first timed run (s, share): " + profile.sorted { $0.value > $1.value }
+                .map { String(format: "%@ %.2f (%.1f%%)", $0.key, $0.value, 100 * $0.value / total) }.joined(separator: ", ") + "\n"
         }
         return text
     }

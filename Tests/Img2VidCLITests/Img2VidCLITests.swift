@@ -410,6 +410,17 @@ final class Img2VidCLITests: XCTestCase {
         for text in ["component", "median s", "peak RSS", "BLAS core", "unet", "[1, 4, 8, 8, 8]"] {
             XCTAssertTrue(real.stdout.contains(text), "bench table lacks \(text):\n\(real.stdout)")
         }
+        XCTAssertFalse(real.stdout.contains("op profile"), "no profile unless asked")
+        // --profile: seconds per op category of the first timed run, adding up to that run.
+        let profiled = try CLI.run(["bench"] + CLI.modelArgs() + ["--component", "unet", "--num-frames", "4", "--width", "64",
+                                                                 "--height", "64", "--runs", "1", "--warmup", "0", "--profile", "--json"])
+        XCTAssertEqual(profiled.exitCode, 0, profiled.stderr)
+        let json = try profiled.json()
+        let profile = try XCTUnwrap(json["profile_s"] as? [String: Double], "profile_s")
+        XCTAssertEqual(Set(profile.keys), ["gemm", "im2col", "norm", "attention", "elementwise", "activation", "copy", "widen", "pack", "other"])
+        XCTAssertGreaterThan(profile["gemm"] ?? 0, 0)
+        let run = try XCTUnwrap((json["run_s"] as? [Double])?.first)
+        XCTAssertEqual(profile.values.reduce(0, +), run, accuracy: run * 0.01 + 1e-3, "categories add up to the run")
         let usage = try CLI.run(["bench", "--component", "unet"])
         XCTAssertEqual(usage.exitCode, 2, "usage errors exit 2, not ArgumentParser's 64")
         XCTAssertTrue(usage.stderr.contains("--random-weights"), usage.stderr)
