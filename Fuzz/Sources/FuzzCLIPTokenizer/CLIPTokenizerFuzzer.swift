@@ -21,10 +21,10 @@ private func clipTokenizerFuzzer(_ data: UnsafePointer<UInt8>?, _ size: Int) -> 
     if let first = bytes.first, first == 0 {
         let rest = bytes.dropFirst()
         let split = rest.firstIndex(of: 0) ?? rest.endIndex
-        scratch.write("vocab.json", UnsafeRawBufferPointer(rebasing: UnsafeBufferPointer(rebasing: rest[..<split])))
+        scratch.write("vocab.json", UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: rest[..<split])))
         let merges = split < rest.endIndex ? rest[(split + 1)...] : rest[rest.endIndex...]
-        scratch.write("merges.txt", UnsafeRawBufferPointer(rebasing: UnsafeBufferPointer(rebasing: merges)))
-        guard let tokenizer = try? CLIPTokenizer(folder: scratch.path) else { return 0 }
+        scratch.write("merges.txt", UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: merges)))
+        guard let tokenizer = attempt({ try CLIPTokenizer(folder: scratch.path) }) else { return 0 }
         let ids = tokenizer.encode("a red rocket over a calm lake")
         precondition(ids.count == tokenizer.maxLength, "encode gave \(ids.count) ids, not \(tokenizer.maxLength)")
         return 0

@@ -13,7 +13,7 @@ enum ConceptFileFuzzer {
 
 private func conceptFileFuzzer(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     let path = scratch.write("concepts.safetensors", UnsafeRawBufferPointer(start: data, count: size))
-    guard let entries = try? ConceptFile.read(path) else { return 0 }
+    guard let entries = attempt({ try ConceptFile.read(path) }) else { return 0 }
     var sum: Float = 0
     for entry in entries {
         precondition(entry.vector.shape.count == 1, "\(entry.name): not a vector")

@@ -13,7 +13,7 @@ enum ImageDecoderFuzzer {
 
 private func imageDecoderFuzzer(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     let bytes = Array(UnsafeBufferPointer(start: data, count: size))
-    guard let image = try? ImageDecoder.decode(bytes: bytes, path: "fuzz-input") else { return 0 }
+    guard let image = attempt({ try ImageDecoder.decode(bytes: bytes, path: "fuzz-input") }) else { return 0 }
     precondition(image.width > 0 && image.height > 0, "decoded an empty image")
     precondition(image.width * image.height <= ImageDecoder.defaultMaxPixels, "decoded past the pixel limit")
     precondition(image.pixels.count == image.width * image.height * 3, "pixel buffer disagrees with the size")

@@ -33,19 +33,19 @@ private func modelConfigFuzzer(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CI
     let which = Int(data[0]) % files.count
     scratch.write(files[which], UnsafeRawBufferPointer(start: data + 1, count: size - 1))
     defer { originals[which].withUnsafeBytes { _ = scratch.write(files[which], $0) } }
-    guard let folder = try? ModelFolder(path: scratch.path) else { fatalError("the scratch folder vanished") }
+    guard let folder = attempt({ try ModelFolder(path: scratch.path) }) else { fatalError("the scratch folder vanished") }
 
-    _ = try? StableVideoDiffusionPipeline.load(folder)    // always fails at the (absent) UNet weights
-    if let unet = try? folder.config(UNetConfig.self, component: "unet") { keep(try? unet.validate()) }
-    if let vae = try? folder.config(VAEConfig.self, component: "vae") { keep(try? vae.validate()) }
-    if let clip = try? folder.config(CLIPVisionConfig.self, component: "image_encoder") { keep(try? clip.validate()) }
-    if let config = try? folder.loadSchedulerConfig(), var scheduler = try? EulerDiscreteScheduler(config: config) {
-        if (try? scheduler.setTimesteps(25)) != nil {
+    _ = attempt({ try StableVideoDiffusionPipeline.load(folder) })    // always fails at the (absent) UNet weights
+    if let unet = attempt({ try folder.config(UNetConfig.self, component: "unet") }) { keep(attempt({ try unet.validate() })) }
+    if let vae = attempt({ try folder.config(VAEConfig.self, component: "vae") }) { keep(attempt({ try vae.validate() })) }
+    if let clip = attempt({ try folder.config(CLIPVisionConfig.self, component: "image_encoder") }) { keep(attempt({ try clip.validate() })) }
+    if let config = attempt({ try folder.loadSchedulerConfig() }), var scheduler = attempt({ try EulerDiscreteScheduler(config: config) }) {
+        if (attempt({ try scheduler.setTimesteps(25) })) != nil {
             precondition(scheduler.timesteps.count == 25, "25 steps gave \(scheduler.timesteps.count) timesteps")
         }
     }
-    if let defaults = try? ModelDefaults.load(folder) {
-        keep(try? defaults.applied(to: SVDParameters(numFrames: 14)).validate(sizeMultiple: 8))
+    if let defaults = attempt({ try ModelDefaults.load(folder) }) {
+        keep(attempt({ try defaults.applied(to: SVDParameters(numFrames: 14)).validate(sizeMultiple: 8) }))
     }
     return 0
 }

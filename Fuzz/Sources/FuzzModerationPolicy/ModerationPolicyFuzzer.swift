@@ -12,7 +12,7 @@ enum ModerationPolicyFuzzer {
 
 private func moderationPolicyFuzzer(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     let bytes = Data(UnsafeRawBufferPointer(start: data, count: size))
-    guard let policy = try? ModerationPolicy.decode(bytes, source: "fuzz.json", baseDirectory: "/nonexistent") else { return 0 }
+    guard let policy = attempt({ try ModerationPolicy.decode(bytes, source: "fuzz.json", baseDirectory: "/nonexistent") }) else { return 0 }
     var count = 0
     for stage in ModerationStage.allCases { count += policy.rules(at: stage).count }
     precondition(count == policy.rules.count, "rules lost between stages")

@@ -14,13 +14,13 @@ enum SafeTensorsFuzzer {
 
 private func safeTensorsFuzzer(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     let path = scratch.write("input.safetensors", UnsafeRawBufferPointer(start: data, count: size))
-    guard let file = try? SafeTensorsFile(path: path) else { return 0 }
+    guard let file = attempt({ try SafeTensorsFile(path: path) }) else { return 0 }
     var sum: UInt64 = 0
     for name in file.names {
-        guard let stored = try? file.tensor(name) else { fatalError("\(name) is listed but cannot be read") }
+        guard let stored = attempt({ try file.tensor(name) }) else { fatalError("\(name) is listed but cannot be read") }
         precondition(stored.bytes.count == stored.count * stored.dtype.size, "\(name): byte count disagrees with its shape")
         for byte in stored.bytes { sum &+= UInt64(byte) }
-        if let tensor = try? stored.floatTensor() {
+        if let tensor = attempt({ try stored.floatTensor() }) {
             precondition(tensor.count == stored.count, "\(name): widened element count differs")
         }
     }

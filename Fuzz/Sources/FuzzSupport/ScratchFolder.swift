@@ -61,3 +61,14 @@ public final class ScratchFolder: @unchecked Sendable {
 /// Keeps a computed value alive so that the optimiser cannot drop the reads that produced it.
 @inline(never) @_optimize(none)
 public func keep<T>(_ value: T) { _ = value }
+
+/// `try?` that also renders the error's message (the text a user would see), so that a message
+/// that traps while describing a bad input (an overflowing product, a bad index) is found too.
+public func attempt<T>(_ body: () throws -> T) -> T? {
+    do {
+        return try body()
+    } catch {
+        keep(String(describing: error))
+        return nil
+    }
+}

@@ -22,13 +22,13 @@ private func wordPieceTokenizerFuzzer(_ data: UnsafePointer<UInt8>?, _ size: Int
     if let first = bytes.first, first == 0 {
         let rest = bytes.dropFirst()
         let split = rest.firstIndex(of: 0) ?? rest.endIndex
-        scratch.write("vocab.txt", UnsafeRawBufferPointer(rebasing: UnsafeBufferPointer(rebasing: rest[..<split])))
+        scratch.write("vocab.txt", UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: rest[..<split])))
         if split < rest.endIndex {
-            scratch.write("tokenizer_config.json", UnsafeRawBufferPointer(rebasing: UnsafeBufferPointer(rebasing: rest[(split + 1)...])))
+            scratch.write("tokenizer_config.json", UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: rest[(split + 1)...])))
         } else {
             scratch.remove("tokenizer_config.json")
         }
-        guard let tokenizer = try? WordPieceTokenizer(folder: scratch.path) else { return 0 }
+        guard let tokenizer = attempt({ try WordPieceTokenizer(folder: scratch.path) }) else { return 0 }
         let ids = tokenizer.encode("a red rocket over a calm lake")
         precondition(ids.count <= tokenizer.maxLength && ids.first == tokenizer.clsTokenId, "bad encoding \(ids)")
         return 0
