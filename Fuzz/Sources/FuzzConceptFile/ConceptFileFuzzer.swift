@@ -8,7 +8,11 @@ private let scratch = ScratchFolder("concepts")
 
 @main
 enum ConceptFileFuzzer {
-    static func main() { FuzzDriver.run { conceptFileFuzzer($0, $1) } }
+    static func main() {
+        // Globals first: LeakSanitizer would take what they allocate during the first input for a leak.
+        keep(scratch)
+        FuzzDriver.run { conceptFileFuzzer($0, $1) }
+    }
 }
 
 private func conceptFileFuzzer(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {

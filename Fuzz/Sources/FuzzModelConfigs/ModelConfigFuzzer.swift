@@ -25,7 +25,11 @@ private let originals: [Data] = files.map { FileManager.default.contents(atPath:
 
 @main
 enum ModelConfigFuzzer {
-    static func main() { FuzzDriver.run { modelConfigFuzzer($0, $1) } }
+    static func main() {
+        // Globals first: LeakSanitizer would take what they allocate during the first input for a leak.
+        keep(originals)
+        FuzzDriver.run { modelConfigFuzzer($0, $1) }
+    }
 }
 
 private func modelConfigFuzzer(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {

@@ -9,7 +9,11 @@ private let scratch = ScratchFolder("safetensors")
 
 @main
 enum SafeTensorsFuzzer {
-    static func main() { FuzzDriver.run { safeTensorsFuzzer($0, $1) } }
+    static func main() {
+        // Globals first: LeakSanitizer would take what they allocate during the first input for a leak.
+        keep(scratch)
+        FuzzDriver.run { safeTensorsFuzzer($0, $1) }
+    }
 }
 
 private func safeTensorsFuzzer(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
