@@ -71,4 +71,19 @@ final class WeightFileChangeTests: XCTestCase {
         XCTAssertEqual(unlink(path), 0)
         assertChanged(file, mentions: "deleted")
     }
+
+    /// Loading a model through `CheckpointWeights` from a file truncated after it was opened: the
+    /// tensor is reported unreadable with the reason, and nothing reads the lost pages.
+    func testModelLoadingReportsTheChangeWithItsReason() throws {
+        let path = try writeWeights("loading.safetensors")
+        let weights = CheckpointWeights(try SafeTensorsCheckpoint(path: path))
+        XCTAssertEqual(truncate(path, 100), 0)
+        let stored = weights.load("w", shape: [65_536])
+        XCTAssertEqual(try stored.floatTensor().scalars.max(), 0, "a placeholder, not the lost bytes")
+        XCTAssertThrowsError(try weights.finish()) { error in
+            let e = error as? WeightLoadingError
+            XCTAssertEqual(e?.unreadable.count, 1)
+            XCTAssertTrue(e?.unreadable.first?.contains("the file changed while it was being read") ?? false, "\(error)")
+        }
+    }
 }
