@@ -6,17 +6,7 @@ import XCTest
 /// unwritable audit log or quarantine folder. Each test checks the message, the exit code and that
 /// nothing half-written is left at the target. Small file systems are tmpfs mounts made by the test
 /// (the suite runs as root in CI); where mounting is not permitted those tests are skipped, saying why.
-final class FaultInjectionCLITests: XCTestCase {
-    var dir = ""
-    var image = ""
-
-    override func setUpWithError() throws {
-        dir = try CLI.temporaryFolder(self)
-        image = try CLI.gradientImage(in: dir)
-    }
-
-    func path(_ name: String) -> String { (dir as NSString).appendingPathComponent(name) }
-
+final class FaultInjectionCLITests: CLIFolderTestCase {
     /// `generate` on the tiny pipeline: 4 frames of 64x64 (a 10 KB MP4, frames of about 9 KB each).
     func generateArgs(_ output: String, _ extra: [String] = []) throws -> [String] {
         ["generate", "--image", image, "--output", output, "--width", "64", "--height", "64", "--steps", "1", "--num-frames", "4"]
