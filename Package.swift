@@ -12,6 +12,14 @@ let package = Package(
     products: [
         .executable(name: "img2vid", targets: ["Img2VidCLI"]),
         .library(name: "Img2Vid", targets: ["Img2Vid"]),
+        // The readers of untrusted input, one library each, for the fuzz harnesses (Fuzz/Package.swift
+        // depends on this package by path); no build of this package compiles anything more for them.
+        .library(name: "Tensor", targets: ["Tensor"]),
+        .library(name: "Media", targets: ["Media"]),
+        .library(name: "Encoders", targets: ["Encoders"]),
+        .library(name: "SVD", targets: ["SVD"]),
+        .library(name: "ConceptGuidance", targets: ["ConceptGuidance"]),
+        .library(name: "Moderation", targets: ["Moderation"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),

@@ -39,6 +39,8 @@ public struct ModerationLayer: Sendable {
     func run<T>(command: String, imagePath: String, maxPixels: Int, texts: [String], outputPath: String?,
                 context: RequestContext, _ body: (InputImage, FrameReview?) throws -> (T, written: String?)) throws -> T {
         var audit = AuditDraft(command: command, policy: moderator.policy.source, texts: texts)
+        // Fail closed before any work when the decisions could not be recorded.
+        do { try moderator.auditLog?.checkWritable() } catch { throw GenerationError.wrap(error) }
         do {
             let input = try InputImage.read(path: imagePath, maxPixels: maxPixels, hashing: true)
             audit.inputSha256 = input.sha256
@@ -55,7 +57,13 @@ public struct ModerationLayer: Sendable {
                 throw GenerationError.rejected("\(decisive.sentence); the video was written to \(quarantined) for review, not to \(outputPath)")
             }
             audit.outcome = outcome(allowed: true, context.decisions)
-            try write(audit, context: context)
+            do {
+                try write(audit, context: context)
+            } catch {
+                // Fail closed: a video whose audit record could not be written is taken back.
+                if let written { unlink(written) }
+                throw error
+            }
             return value
         } catch let error as GenerationError {
             if audit.outcome == nil {
@@ -142,6 +150,10 @@ public struct ModerationLayer: Sendable {
                     try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
                 } catch {
                     return .withhold(reason: "\(verdict.decisive!.sentence); the quarantine folder \(folder) cannot be created, so nothing was written")
+                }
+                guard access(folder, W_OK | X_OK) == 0 else {
+                    let why = String(cString: strerror(errno))
+                    return .withhold(reason: "\(verdict.decisive!.sentence); the quarantine folder \(folder) is not writable (\(why)), so nothing was written")
                 }
                 let stamp = AuditRecordTime.compact(Date())
                 let name = "\(stamp)-\((inputHash ?? "unknown").prefix(12))-\((outputPath as NSString).lastPathComponent)"

@@ -80,20 +80,33 @@ struct VideoGenerator {
         }
 
         let modelName = (request.modelPath as NSString).lastPathComponent
-        var framePaths: [String] = []
+        var saved: SavedFrames?
         try stage(.encodeVideo) {
             if let dir = saveFramesDirectory {
-                framePaths = try PNGWriter.writeFrames(written, toDirectory: dir)
+                do {
+                    saved = try PNGWriter.writeFrames(written, toDirectory: dir)
+                } catch let e as ImageError {
+                    // Writing the frames is output, not a bad input image (exit 1, not 3).
+                    throw GenerationError.output("--save-frames: \(e.description); no frames and no video were written")
+                }
             }
-            try context.checkCancelled()
-            var options = VideoEncoder.Options(fps: parameters.fps, outputFPS: request.outputFPS, crf: request.crf)
-            options.title = "img2vid \(Img2VidVersion.string): \(modelName), seed \(parameters.seed)"
-            options.comment = Self.describe(parameters, model: modelName, scheduler: scheduler.kind,
-                                            unetWeights: request.unetWeights, format: format)
-            try VideoEncoder.encode(written, to: output.temporaryPath, options: options)
-            try context.checkCancelled()
-            try output.commit()
+            do {
+                try context.checkCancelled()
+                var options = VideoEncoder.Options(fps: parameters.fps, outputFPS: request.outputFPS, crf: request.crf)
+                options.title = "img2vid \(Img2VidVersion.string): \(modelName), seed \(parameters.seed)"
+                options.comment = Self.describe(parameters, model: modelName, scheduler: scheduler.kind,
+                                                unetWeights: request.unetWeights, format: format)
+                try VideoEncoder.encode(written, to: output.temporaryPath, options: options)
+                try context.checkCancelled()
+                try output.commit()
+            } catch {
+                // No video, no frames: a failed request leaves no partial output (the temporary
+                // video goes with `output`).
+                saved?.remove()
+                throw error
+            }
         }
+        let framePaths = saved?.paths ?? []
         return GenerationResult(outputPath: outputPath, parameters: parameters, model: modelName, precision: precision,
                                 loadedModel: loadedModel, stageSeconds: stageSeconds, stepSeconds: stepSeconds, framePaths: framePaths)
     }

@@ -18,7 +18,11 @@ import Darwin
 /// try VideoEncoder.encode(frames, to: output.temporaryPath, options: .init(fps: 7))
 /// try output.commit()
 /// ```
-/// If the object goes away without `commit()`, the temporary file is deleted.
+/// If the object goes away without `commit()`, the temporary file is deleted. A process killed
+/// outright (SIGKILL, power loss) cannot delete it; the next `AtomicOutputFile` in that folder does:
+/// it removes hidden img2vid temporaries whose process id no longer names a live process on this
+/// machine (`removeStaleTemporaries`). A folder shared by several machines (NFS) could see another
+/// machine's live temporary as stale; write there from one machine at a time.
 public final class AtomicOutputFile {
     public enum State: Sendable, Equatable { case pending, committed, discarded }
 
@@ -42,6 +46,7 @@ public final class AtomicOutputFile {
         if !overwrite && POSIXFile.kind(of: targetPath) != .missing {
             throw OutputFileError.targetExists(path: targetPath)
         }
+        AtomicOutputFile.removeStaleTemporaries(in: folder)
         let (stem, ext) = AtomicOutputFile.splitExtension(name)
         let tag = String(UInt32.random(in: 0...UInt32.max), radix: 16)
         let tempName = ".\(stem).img2vid-\(getpid())-\(tag)" + (ext.isEmpty ? "" : ".\(ext)")
@@ -94,6 +99,41 @@ public final class AtomicOutputFile {
     private func failCommit(_ code: Int32) -> OutputFileError {
         discard()
         return .commitFailed(path: targetPath, reason: String(cString: strerror(code)))
+    }
+
+    /// Deletes the temporaries of dead img2vid processes in `folder` (`.stem.img2vid-PID-TAG[.ext]`
+    /// where no process PID exists) and returns their names. A name that does not parse, or whose
+    /// process is alive (or cannot be asked), is left alone.
+    @discardableResult
+    public static func removeStaleTemporaries(in folder: String) -> [String] {
+        guard let dir = opendir(folder) else { return [] }
+        var names: [String] = []
+        while let entry = readdir(dir) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            names.append(name)
+        }
+        closedir(dir)
+        var removed: [String] = []
+        for name in names {
+            guard let pid = temporaryOwner(name), pid != getpid(), kill(pid, 0) != 0, errno == ESRCH else { continue }
+            let path = (folder.hasSuffix("/") ? folder : folder + "/") + name
+            guard POSIXFile.kind(of: path) == .file, unlink(path) == 0 else { continue }
+            removed.append(name)
+        }
+        return removed
+    }
+
+    /// The process id in a temporary name made by `init` (`.stem.img2vid-4242-9f3a1c0d.mp4` -> 4242).
+    static func temporaryOwner(_ name: String) -> pid_t? {
+        let bytes = Array(name.utf8), marker = Array(".img2vid-".utf8)
+        guard bytes.first == UInt8(ascii: "."), bytes.count > marker.count,
+              let start = (1...(bytes.count - marker.count)).reversed().first(where: { bytes[$0..<($0 + marker.count)].elementsEqual(marker) })
+        else { return nil }
+        let rest = String(decoding: bytes[(start + marker.count)...], as: UTF8.self).split(separator: "-", maxSplits: 1)
+        guard rest.count == 2, let pid = pid_t(rest[0]), pid > 0 else { return nil }
+        let tag = rest[1].split(separator: ".", maxSplits: 1)[0]
+        guard !tag.isEmpty, tag.count <= 8, tag.allSatisfy(\.isHexDigit) else { return nil }
+        return pid
     }
 
     /// ("dir/sub", "name.ext") for "dir/sub/name.ext"; ("", "name.ext") for "name.ext".

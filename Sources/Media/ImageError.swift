@@ -41,7 +41,8 @@ public enum ImageError: Error, Equatable, CustomStringConvertible {
         case .zeroSize(let path, let width, let height):
             return "\(path): the image header says it is \(width)x\(height) pixels; an image needs at least 1x1. Re-export the image."
         case .tooManyPixels(let path, let width, let height, let limit):
-            return "\(path): the image is \(width)x\(height) = \(width * height) pixels, more than the limit of \(limit). "
+            let (pixels, overflow) = width.multipliedReportingOverflow(by: height)
+            return "\(path): the image is \(width)x\(height) = \(overflow ? "more than \(Int.max)" : String(pixels)) pixels, more than the limit of \(limit). "
                 + "Downscale it first (for example: ffmpeg -i '\(path)' -vf scale=2048:-1 smaller.png) or raise the pixel limit."
         case .readFailed(let path, let reason):
             return "could not read \(path): \(reason). Check the disk or the network file system and try again."

@@ -53,17 +53,25 @@ public enum PNGWriter {
     }
 
     /// Writes each frame as `directory/frame_NN.png` (`--save-frames DIR`), creating the directory
-    /// (and missing parents) first. Returns the paths written, in frame order.
+    /// (and missing parents) first. When a frame cannot be written (disk full, permissions), the
+    /// frames already written and the folders created are removed before the error is thrown, so
+    /// a failure leaves nothing behind. The result lists what was written, for `SavedFrames.remove()`
+    /// should a later step of the request fail.
     @discardableResult
-    public static func writeFrames(_ frames: [RGBImage], toDirectory directory: String) throws -> [String] {
-        try createDirectory(directory)
+    public static func writeFrames(_ frames: [RGBImage], toDirectory directory: String) throws -> SavedFrames {
+        let created = try createDirectory(directory)
         var paths: [String] = []
         for (i, frame) in frames.enumerated() {
             let path = (directory.hasSuffix("/") ? directory : directory + "/") + frameFileName(index: i, count: frames.count)
-            try write(frame, to: path)
+            do {
+                try write(frame, to: path)
+            } catch {
+                SavedFrames(paths: paths + [path], createdFolders: created).remove()
+                throw error
+            }
             paths.append(path)
         }
-        return paths
+        return SavedFrames(paths: paths, createdFolders: created)
     }
 
     // MARK: Helpers
@@ -84,21 +92,28 @@ public enum PNGWriter {
         }
     }
 
-    /// `mkdir -p`.
-    private static func createDirectory(_ directory: String) throws {
+    /// `mkdir -p`; returns the folders it created, outermost first (removed again if a later one fails).
+    private static func createDirectory(_ directory: String) throws -> [String] {
         switch POSIXFile.kind(of: directory) {
-        case .directory: return
+        case .directory: return []
         case .file, .other: throw ImageError.writeFailed(path: directory, reason: "it exists and is not a directory")
         case .missing: break
         }
+        var created: [String] = []
         var prefix = directory.hasPrefix("/") ? "/" : ""
         for component in directory.split(separator: "/") {
             prefix += component
-            if POSIXFile.kind(of: prefix) == .missing && mkdir(prefix, 0o755) != 0 && errno != EEXIST {
-                let code = errno
-                throw mapWriteFailure(POSIXFile.Failure(operation: "mkdir", code: code), path: prefix)
+            if POSIXFile.kind(of: prefix) == .missing {
+                if mkdir(prefix, 0o755) == 0 {
+                    created.append(prefix)
+                } else if errno != EEXIST {
+                    let code = errno
+                    SavedFrames(paths: [], createdFolders: created).remove()
+                    throw mapWriteFailure(POSIXFile.Failure(operation: "mkdir", code: code), path: prefix)
+                }
             }
             prefix += "/"
         }
+        return created
     }
 }

@@ -15,6 +15,19 @@ public struct AuditLog: Sendable {
         self.path = path
     }
 
+    /// Makes sure a record can be appended (creating the folder and the file when missing, writing
+    /// nothing), so that a request under a policy whose log is unwritable fails before any work
+    /// instead of producing a video whose decisions cannot be recorded.
+    public func checkWritable() throws {
+        let folder = (path as NSString).deletingLastPathComponent
+        if !folder.isEmpty {
+            try? FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        }
+        let fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o640)
+        guard fd >= 0 else { throw AuditLogError.cannotWrite(path: path, reason: String(cString: strerror(errno))) }
+        close(fd)
+    }
+
     public func append(_ record: AuditRecord) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
@@ -38,7 +51,9 @@ public enum AuditLogError: Error, CustomStringConvertible, Equatable {
 
     public var description: String {
         switch self {
-        case .cannotWrite(let path, let reason): return "cannot append to the moderation audit log \(path): \(reason)"
+        case .cannotWrite(let path, let reason):
+            return "cannot append to the moderation audit log \(path): \(reason). Moderation fails closed: no video is delivered "
+                + "without its audit record; make the log writable or point the policy's audit_log elsewhere"
         }
     }
 }

@@ -24,11 +24,17 @@ public final class CheckpointWeights: WeightSource {
             problems.misshapen.append(.init(key: key, expected: shape, found: entry.shape))
             return placeholder(shape)
         }
-        guard entry.dtype.isFloatingPoint, let stored = try? checkpoint.tensor(key) else {
+        guard entry.dtype.isFloatingPoint else {
             problems.unreadable.append("\(key) (dtype \(entry.dtype.rawValue))")
             return placeholder(shape)
         }
-        return stored
+        do {
+            return try checkpoint.tensor(key)
+        } catch {
+            // For example a file truncated or replaced after it was opened: say so, never read it.
+            problems.unreadable.append("\(key) (\(error))")
+            return placeholder(shape)
+        }
     }
 
     /// Throws the collected problems, if any.

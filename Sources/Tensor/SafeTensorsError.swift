@@ -12,6 +12,9 @@ public struct SafeTensorsError: Error, CustomStringConvertible, Equatable {
         case cannotOpen(String)
         /// The path names a directory, FIFO, socket or device instead of a regular file.
         case notARegularFile(kind: String)
+        /// The file was truncated, extended, replaced or deleted after it was opened (reading the
+        /// mapping could raise SIGBUS); holds what changed.
+        case changedSinceOpened(String)
 
         // The 8-byte length prefix.
         /// Shorter than the 8-byte header length prefix.
@@ -77,6 +80,8 @@ public struct SafeTensorsError: Error, CustomStringConvertible, Equatable {
             return "\(subject): cannot open: \(why)"
         case .notARegularFile(let kind):
             return "\(subject): is \(kind), not a regular file"
+        case .changedSinceOpened(let what):
+            return "\(subject): the file changed while it was being read: \(what). Wait until it is complete, then run again"
         case .fileTooSmall(let size):
             return "\(subject): file is \(size) bytes, too small for a safetensors header (truncated?)"
         case .headerTooLarge(let claimed, let limit):

@@ -65,9 +65,11 @@ public final class SafeTensorsFile: @unchecked Sendable {
         (entries, metadata) = try Self.parseHeader(header, dataSize: bytes.count - dataStart, path: path)
     }
 
-    /// The tensor's bytes, borrowed from the mapping (no copy).
+    /// The tensor's bytes, borrowed from the mapping (no copy), after checking that the file has not
+    /// been truncated or replaced since it was opened (`MappedFile.checkUnchanged`).
     public func tensor(_ name: String) throws -> StoredTensor {
         guard let e = entries[name] else { throw SafeTensorsError(file: path, tensor: name, .missingTensor) }
+        try file.checkUnchanged()
         let slice = UnsafeRawBufferPointer(rebasing: file.bytes[(dataStart + e.dataRange.lowerBound)..<(dataStart + e.dataRange.upperBound)])
         return StoredTensor(dtype: e.dtype, shape: e.shape, bytes: slice, owner: file)
     }

@@ -3,17 +3,7 @@ import XCTest
 
 /// `compare` through the engine, like `generate`: its output-stage moderation decisions reach the
 /// audit log, and Ctrl-C stops it at the next step with exit 130 and nothing written.
-final class CompareEngineCLITests: XCTestCase {
-    var dir = ""
-    var image = ""
-
-    override func setUpWithError() throws {
-        dir = try CLI.temporaryFolder(self)
-        image = try CLI.gradientImage(in: dir)
-    }
-
-    func path(_ name: String) -> String { (dir as NSString).appendingPathComponent(name) }
-
+final class CompareEngineCLITests: CLIFolderTestCase {
     func compareArgs(_ out: String, _ extra: [String]) throws -> [String] {
         ["compare", "--image", image, "--output", out, "--guidance", "off", "--width", "64", "--height", "64",
          "--steps", "3", "--num-frames", "4"] + (try CLI.modelArgs()) + extra

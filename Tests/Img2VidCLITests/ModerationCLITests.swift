@@ -5,17 +5,7 @@ import XCTest
 /// The moderation layer through the real binary: the three stages, every action, the audit log,
 /// `check`, `--policy none`, failing closed. Benign content only: a gradient image, test words,
 /// and exec detectors written by the tests.
-final class ModerationCLITests: XCTestCase {
-    var dir = ""
-    var image = ""
-
-    override func setUpWithError() throws {
-        dir = try CLI.temporaryFolder(self)
-        image = try CLI.gradientImage(in: dir)
-    }
-
-    func path(_ name: String) -> String { (dir as NSString).appendingPathComponent(name) }
-
+final class ModerationCLITests: CLIFolderTestCase {
     func generateArgs(_ output: String, _ extra: [String] = []) throws -> [String] {
         ["generate", "--image", image, "--output", output, "--width", "64", "--height", "64", "--steps", "3", "--num-frames", "4"]
             + (try CLI.modelArgs()) + extra

@@ -3,17 +3,7 @@ import XCTest
 
 /// A policy copied out of Models/policies keeps working: its detectors' relative weight paths are
 /// looked up next to it, then in the installation's Weights/, then in --weights-dir / IMG2VID_WEIGHTS.
-final class PortablePolicyCLITests: XCTestCase {
-    var dir = ""
-    var image = ""
-
-    override func setUpWithError() throws {
-        dir = try CLI.temporaryFolder(self)
-        image = try CLI.gradientImage(in: dir)
-    }
-
-    func path(_ name: String) -> String { (dir as NSString).appendingPathComponent(name) }
-
+final class PortablePolicyCLITests: CLIFolderTestCase {
     func testACopyOfTheStandardPolicyWorksUnchangedWithCheckAndGenerate() throws {
         let root = CLI.packageRoot()
         let weights = root.appendingPathComponent("Weights/moderation")

@@ -90,4 +90,41 @@ final class AtomicOutputFileTests: XCTestCase {
         XCTAssertThrowsError(try output.commit())
         XCTAssertNil(read(dir + "/never.mp4"))
     }
+
+    // MARK: Leftovers of killed runs (issue 15)
+
+    /// The pid of a process that has exited (and been reaped), so no process has it now.
+    private func deadProcessID() throws -> pid_t {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/bin/true")
+        try p.run()
+        p.waitUntilExit()
+        return p.processIdentifier
+    }
+
+    func testTemporariesOfDeadProcessesAreRemovedByTheNextOutputInTheFolder() throws {
+        let dir = try makeTemporaryDirectory(self)
+        let dead = try deadProcessID()
+        let stale = ".clip.img2vid-\(dead)-9f3a1c0d.mp4"
+        let live = ".clip.img2vid-\(getppid())-0badf00d.mp4"          // the test runner's parent is alive
+        let unrelated = [".clip.img2vid-notapid-12.mp4", "clip.mp4", ".hidden", ".x.img2vid-\(dead)-zz.mp4"]
+        for name in [stale, live] + unrelated { write(dir + "/" + name, "partial") }
+
+        let output = try AtomicOutputFile(targetPath: dir + "/other.webm")
+        XCTAssertNil(read(dir + "/" + stale), "the dead process's temporary is left")
+        for name in [live] + unrelated { XCTAssertEqual(read(dir + "/" + name), "partial", "\(name) must stay") }
+        output.discard()
+    }
+
+    func testTemporaryOwnerParsesOnlyNamesThisTypeMakes() throws {
+        let dir = try makeTemporaryDirectory(self)
+        let mine = try AtomicOutputFile(targetPath: dir + "/a.b.mp4")
+        let name = (mine.temporaryPath as NSString).lastPathComponent
+        // A name made by init is recognised (and, being this process's, kept).
+        write(mine.temporaryPath, "x")
+        XCTAssertEqual(AtomicOutputFile.removeStaleTemporaries(in: dir), [])
+        XCTAssertEqual(read(dir + "/" + name), "x")
+        mine.discard()
+        XCTAssertEqual(AtomicOutputFile.removeStaleTemporaries(in: dir + "/missing"), [])
+    }
 }

@@ -34,11 +34,29 @@ final class PNGWriterTests: XCTestCase {
     func testWriteFramesCreatesTheFolderAndNumberedFiles() throws {
         let dir = try makeTemporaryDirectory(self) + "/nested/frames"
         let frames = (0..<3).map { patternImage(width: 8, height: 6, seed: $0) }
-        let paths = try PNGWriter.writeFrames(frames, toDirectory: dir)
+        let paths = try PNGWriter.writeFrames(frames, toDirectory: dir).paths
         XCTAssertEqual(paths.map { ($0 as NSString).lastPathComponent }, ["frame_00.png", "frame_01.png", "frame_02.png"])
         for (path, frame) in zip(paths, frames) {
             assertSamePixels(try ImageDecoder.decode(path: path), frame)
         }
+    }
+
+    /// A frame that cannot be written (here: a folder stands where frame_01.png goes) takes back
+    /// the frames already written and the folders created for them (issue 15: no partial output).
+    func testFailedFrameRemovesTheFramesAlreadyWrittenAndTheFoldersItMade() throws {
+        let root = try makeTemporaryDirectory(self)
+        let existing = root + "/frames"
+        try FileManager.default.createDirectory(atPath: existing + "/frame_01.png", withIntermediateDirectories: true)
+        let frames = (0..<3).map { patternImage(width: 8, height: 6, seed: $0) }
+        XCTAssertThrowsError(try PNGWriter.writeFrames(frames, toDirectory: existing))
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: existing), ["frame_01.png"], "frame_00.png was left")
+
+        let fresh = root + "/new/nested"
+        try FileManager.default.createDirectory(atPath: root + "/new-blocker", withIntermediateDirectories: true)
+        let saved = try PNGWriter.writeFrames(frames, toDirectory: fresh)
+        XCTAssertEqual(saved.createdFolders, [root + "/new", fresh])
+        saved.remove()
+        XCTAssertFalse(FileManager.default.fileExists(atPath: root + "/new"), "the folders made for the frames are left")
     }
 
     func testWriteErrorsNameThePath() throws {
