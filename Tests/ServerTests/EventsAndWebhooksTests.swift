@@ -79,8 +79,11 @@ final class EventsAndWebhooksTests: ServerTestCase {
         // The failed first attempt was retried under the same webhook-id.
         let firstId = receiver.all[0].headers["webhook-id"]
         XCTAssertEqual(receiver.all.filter { $0.headers["webhook-id"] == firstId }.count, 3, "two failures, then the success")
-        // The deliveries are visible on the task.
-        let hooks = try XCTUnwrap(try task(server, id)["webhooks"] as? [[String: Any]])
+        // The deliveries are visible on the task (the last attempt is recorded once its answer is read).
+        let done = try waitFor(server, id, timeout: 10) { t in
+            ((t["webhooks"] as? [[String: Any]]) ?? []).allSatisfy { $0["state"] as? String == "delivered" }
+        }
+        let hooks = try XCTUnwrap(done["webhooks"] as? [[String: Any]])
         XCTAssertEqual(hooks.count, 3)
         XCTAssertEqual(hooks.first?["attempts"] as? Int, 3)
         XCTAssertTrue(hooks.allSatisfy { $0["state"] as? String == "delivered" }, "\(hooks)")

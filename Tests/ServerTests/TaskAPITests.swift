@@ -175,3 +175,26 @@ final class TaskAPITests: ServerTestCase {
         XCTAssertEqual(server.stop(), 0)
     }
 }
+
+/// The default configuration: the bundled demo model, its own defaults (8 frames, 128x128).
+final class DemoModelServeTests: ServerTestCase {
+    func testDemoModelEndToEnd() throws {
+        let server = try ServerProcess(test: self)
+        let c = server.client
+        let deadline = Date().addingTimeInterval(60)
+        while try c.get("/readyz").status != 200 && Date() < deadline { usleep(200_000) }
+        XCTAssertEqual(try c.get("/readyz").data["default_model"] as? String, "demo")
+        let image = try Data(contentsOf: Paths.root().appendingPathComponent("Examples/fog-pier.png"))
+        let id = try submit(server, ["image": "data:image/png;base64," + image.base64EncodedString(), "seed": 3])
+        let done = try waitFor(server, id, timeout: 300)
+        XCTAssertEqual(done["task_status"] as? String, "succeed", "\(done)")
+        XCTAssertEqual(done["model_name"] as? String, "demo")
+        let video = try XCTUnwrap(((done["task_result"] as? [String: Any])?["videos"] as? [[String: Any]])?.first)
+        XCTAssertEqual(video["duration"] as? String, String(format: "%.2f", 8.0 / 7.0))
+        let url = try XCTUnwrap(video["url"] as? String)
+        let file = try c.get(String(url.dropFirst("http://127.0.0.1:\(server.port)".count)))
+        XCTAssertEqual(file.status, 200)
+        XCTAssertGreaterThan(file.body.count, 2000)
+        XCTAssertEqual(server.stop(), 0)
+    }
+}
