@@ -26,7 +26,8 @@ let package = Package(
         .systemLibrary(name: "CBLAS", pkgConfig: "openblas"),
         .systemLibrary(name: "CFFmpeg", pkgConfig: "libavformat"),
         .systemLibrary(name: "CPNG", pkgConfig: "libpng16"),
-        .target(name: "Tensor", dependencies: ["CBLAS"], swiftSettings: hotLoopFlags),
+        .systemLibrary(name: "CDNNL"),
+        .target(name: "Tensor", dependencies: ["CBLAS", "CDNNL"], swiftSettings: hotLoopFlags),
         .target(name: "Layers", dependencies: ["Tensor"], swiftSettings: hotLoopFlags),
         .target(name: "Media", dependencies: ["CFFmpeg", "CPNG", "Tensor"], swiftSettings: hotLoopFlags),
         .target(name: "Diffusion", dependencies: ["Tensor"], swiftSettings: hotLoopFlags),
@@ -61,10 +62,11 @@ let package = Package(
         .testTarget(name: "EncodersTests", dependencies: ["Encoders", "Tensor", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "ConceptGuidanceTests", dependencies: ["ConceptGuidance", "SVD", "Diffusion", "Tensor", "Media", "TestSupport", "SVDTestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "ModerationTests", dependencies: ["Moderation", "Media", "Tensor", "TestSupport"], exclude: ["Fixtures"]),
+        .testTarget(name: "Img2VidTests", dependencies: ["Img2Vid", "SVD", "Media", "Moderation", "Tensor"]),
         .testTarget(name: "ArchitectureTests", dependencies: []),
         .testTarget(name: "Img2VidCLITests", dependencies: ["Media", "Tensor", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "JobsTests", dependencies: ["Jobs"]),
         .testTarget(name: "ServerTests", dependencies: ["Jobs"], exclude: ["Fixtures"]),
     ],
-    swiftLanguageModes: [.v5]
+    swiftLanguageModes: [.v6]
 )

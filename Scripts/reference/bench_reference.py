@@ -1,8 +1,16 @@
 """Driver of Scripts/bench-reference: alternates PyTorch (Scripts/reference/bench_torch.py) and
 img2vid (`img2vid bench ... --json`) runs of the same component, shapes and thread count, one
-process each per round (so only one model is in memory at a time), and prints per-round times,
-medians, the ratio (PyTorch time / img2vid time: above 1 means img2vid is faster), GFLOP/s and
-peak RSS of both, and the OpenBLAS core img2vid ran with."""
+process per side per round (so only one model is in memory at a time), and prints per-round
+times, medians, GFLOP/s and peak RSS of every side, ratios (PyTorch time / img2vid time: above 1
+means img2vid is faster), the OpenBLAS core and oneDNN's instruction set img2vid ran with.
+
+Sides (--sides, comma-separated; default all four):
+  pytorch-fp32   float32 weights and compute
+  pytorch-bf16   bf16 weights + torch.autocast("cpu", dtype=torch.bfloat16): PyTorch's fastest
+                 CPU mode on CPUs with native bf16 (emulated, and slow, elsewhere)
+  img2vid-f32    img2vid bench --precision f32
+  img2vid-bf16   img2vid bench --precision bf16 (oneDNN bf16 where native, an emulation elsewhere)
+"""
 import argparse
 import json
 import os
@@ -11,6 +19,7 @@ import subprocess
 import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+SIDES = ["pytorch-fp32", "pytorch-bf16", "img2vid-f32", "img2vid-bf16"]
 
 
 def run_json(cmd, env):
@@ -22,7 +31,7 @@ def run_json(cmd, env):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__)
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--config", default=os.path.join(ROOT, "Models/svd-xt"))
     ap.add_argument("--component", default="unet", choices=["unet", "step", "vae-decode", "vae-encode", "image-encoder"])
     ap.add_argument("--num-frames", type=int, default=14)
@@ -31,67 +40,71 @@ def main():
     ap.add_argument("--threads", type=int, default=os.cpu_count())
     ap.add_argument("--rounds", type=int, default=3, help="alternating rounds (one timed run per side each)")
     ap.add_argument("--warmup", type=int, default=1)
-    ap.add_argument("--weights-dtype", default="f32", help="img2vid's stored weight dtype (PyTorch is always fp32)")
+    ap.add_argument("--sides", default=",".join(SIDES), help="comma-separated subset of " + ", ".join(SIDES))
+    ap.add_argument("--weights-dtype", default="f32", help="img2vid's stored weight dtype")
     ap.add_argument("--img2vid", default=os.path.join(ROOT, ".build/release/img2vid"))
-    ap.add_argument("--skip-torch", action="store_true", help="time img2vid only")
     ap.add_argument("--json", action="store_true", help="print one JSON object at the end")
     a = ap.parse_args()
+    sides = [s for s in a.sides.split(",") if s]
+    unknown = [s for s in sides if s not in SIDES]
+    if unknown:
+        raise SystemExit(f"bench-reference: unknown side(s) {unknown}; choose from {SIDES}")
 
     env = dict(os.environ)
     shape = ["--num-frames", str(a.num_frames), "--width", str(a.width), "--height", str(a.height)]
-    torch_cmd = [sys.executable, os.path.join(ROOT, "Scripts/reference/bench_torch.py"), "--config", a.config,
-                 "--component", a.component, "--threads", str(a.threads), "--warmup", str(a.warmup), "--runs", "1"] + shape
-    ours_cmd = [a.img2vid, "bench", "--config", a.config, "--random-weights", "--weights-dtype", a.weights_dtype,
-                "--component", a.component, "--threads", str(a.threads), "--warmup", str(a.warmup), "--runs", "1",
-                "--json"] + shape
-    torch_runs, ours_runs = [], []
-    for r in range(a.rounds):
-        if not a.skip_torch:
-            torch_runs.append(run_json(torch_cmd + (["--count-flops"] if r == 0 else []), env))
-        ours_runs.append(run_json(ours_cmd, env))
-        t = torch_runs[-1]["median_s"] if torch_runs else float("nan")
-        o = ours_runs[-1]["median_s"]
-        print(f"round {r + 1}: pytorch {t:.3f} s  img2vid {o:.3f} s  ratio {t / o:.2f}", flush=True)
 
-    ours = [x["median_s"] for x in ours_runs]
-    o_med = statistics.median(ours)
-    first = ours_runs[0]
-    gflop = first.get("gflop")
-    summary = {
-        "component": a.component, "num_frames": a.num_frames, "width": a.width, "height": a.height,
-        "threads": a.threads, "rounds": a.rounds, "blas_core": first.get("blas_core"),
-        "weights_dtype": a.weights_dtype, "gflop": gflop,
-        "img2vid_s": ours, "img2vid_median_s": o_med,
-        "img2vid_gflops_per_s": gflop / o_med if gflop else None,
-        "img2vid_peak_rss_bytes": max(x.get("peak_rss_bytes", 0) for x in ours_runs),
-        "load_average": os.getloadavg(),
-    }
-    if torch_runs:
-        tt = [x["median_s"] for x in torch_runs]
-        t_med = statistics.median(tt)
-        tg = torch_runs[0].get("gflop")
-        summary.update({
-            "pytorch_s": tt, "pytorch_median_s": t_med, "pytorch_gflop": tg,
-            "pytorch_gflops_per_s": tg / t_med if tg else None,
-            "pytorch_peak_rss_bytes": max(x["peak_rss_bytes"] for x in torch_runs),
-            "speedup": t_med / o_med,
-            "speedup_per_round": [t / o for t, o in zip(tt, ours)],
-            "speedup_median_of_rounds": statistics.median(t / o for t, o in zip(tt, ours)),
-        })
-    print(f"{a.component} {a.num_frames} frames {a.width}x{a.height}, {a.threads} threads, OpenBLAS core "
-          f"{summary['blas_core']}, img2vid weights {a.weights_dtype}, load average "
-          + " ".join(f"{x:.1f}" for x in summary["load_average"]))
+    def command(side, first_round):
+        if side.startswith("pytorch"):
+            return [sys.executable, os.path.join(ROOT, "Scripts/reference/bench_torch.py"), "--config", a.config,
+                    "--component", a.component, "--threads", str(a.threads), "--warmup", str(a.warmup), "--runs", "1",
+                    "--precision", side.split("-")[1]] + shape + (["--count-flops"] if first_round else [])
+        return [a.img2vid, "bench", "--config", a.config, "--random-weights", "--weights-dtype", a.weights_dtype,
+                "--component", a.component, "--threads", str(a.threads), "--warmup", str(a.warmup), "--runs", "1",
+                "--precision", side.split("-")[1], "--json"] + shape
+
+    runs = {s: [] for s in sides}
+    for r in range(a.rounds):
+        for side in sides:
+            runs[side].append(run_json(command(side, r == 0), env))
+        print(f"round {r + 1}: " + "  ".join(f"{s} {runs[s][-1]['median_s']:.3f} s" for s in sides), flush=True)
+
     gib = 1 << 30
-    if torch_runs:
-        print(f"  pytorch fp32: median {summary['pytorch_median_s']:.3f} s over {len(torch_runs)}"
-              + (f", {summary['pytorch_gflops_per_s']:.0f} GFLOP/s" if summary["pytorch_gflops_per_s"] else "")
-              + f", peak RSS {summary['pytorch_peak_rss_bytes'] / gib:.2f} GiB")
-    print(f"  img2vid     : median {o_med:.3f} s over {len(ours)}"
-          + (f", {summary['img2vid_gflops_per_s']:.0f} GFLOP/s" if summary["img2vid_gflops_per_s"] else "")
-          + f", peak RSS {summary['img2vid_peak_rss_bytes'] / gib:.2f} GiB")
-    if torch_runs:
-        print(f"  speed-up (pytorch time / img2vid time): {summary['speedup']:.2f}x of the medians, "
-              f"{summary['speedup_median_of_rounds']:.2f}x median of the per-round ratios")
+    summary = {"component": a.component, "num_frames": a.num_frames, "width": a.width, "height": a.height,
+               "threads": a.threads, "rounds": a.rounds, "load_average": os.getloadavg(), "sides": {}}
+    for side in sides:
+        times = [x["median_s"] for x in runs[side]]
+        med = statistics.median(times)
+        gflop = runs[side][0].get("gflop")
+        summary["sides"][side] = {
+            "s": times, "median_s": med, "gflop": gflop, "gflops_per_s": gflop / med if gflop else None,
+            "peak_rss_bytes": max(x.get("peak_rss_bytes", 0) for x in runs[side]),
+            "blas_core": runs[side][0].get("blas_core"), "cpu_isa": runs[side][0].get("cpu_isa"),
+            "cpu_capability": runs[side][0].get("cpu_capability"),
+        }
+    ours = [s for s in sides if s.startswith("img2vid")]
+    theirs = [s for s in sides if s.startswith("pytorch")]
+    summary["ratios"] = {f"{t} / {o}": summary["sides"][t]["median_s"] / summary["sides"][o]["median_s"]
+                         for t in theirs for o in ours}
+    if ours and theirs:
+        best_o = min(ours, key=lambda s: summary["sides"][s]["median_s"])
+        best_t = min(theirs, key=lambda s: summary["sides"][s]["median_s"])
+        summary["fastest"] = {"img2vid": best_o, "pytorch": best_t,
+                              "speedup": summary["sides"][best_t]["median_s"] / summary["sides"][best_o]["median_s"]}
+
+    first = next((summary["sides"][s] for s in ours), {})
+    print(f"{a.component} {a.num_frames} frames {a.width}x{a.height}, {a.threads} threads, OpenBLAS core "
+          f"{first.get('blas_core')}, oneDNN ISA {first.get('cpu_isa')}, img2vid weights {a.weights_dtype}, "
+          f"load average " + " ".join(f"{x:.1f}" for x in summary["load_average"]))
+    for side in sides:
+        v = summary["sides"][side]
+        print(f"  {side:13s}: median {v['median_s']:.3f} s over {len(v['s'])}"
+              + (f", {v['gflops_per_s']:.0f} GFLOP/s" if v["gflops_per_s"] else "")
+              + f", peak RSS {v['peak_rss_bytes'] / gib:.2f} GiB")
+    for k, v in summary["ratios"].items():
+        print(f"  {k}: {v:.2f}x")
+    if "fastest" in summary:
+        f = summary["fastest"]
+        print(f"  fastest img2vid ({f['img2vid']}) vs fastest PyTorch ({f['pytorch']}): {f['speedup']:.2f}x")
     if a.json:
         print(json.dumps(summary))
 

@@ -1,6 +1,8 @@
 """PyTorch side of Scripts/bench-reference: times one SVD component built by diffusers/transformers
-from a config folder (Models/svd-xt) with random weights, fp32, under torch.inference_mode, with
-the same shapes as `img2vid bench`, and prints one JSON object (the keys img2vid's --json uses).
+from a config folder (Models/svd-xt) with random weights under torch.inference_mode, with the same
+shapes as `img2vid bench`, and prints one JSON object (the keys img2vid's --json uses).
+--precision fp32 (default) runs in float32; --precision bf16 is PyTorch's fastest CPU mode where
+the CPU has bf16: weights `.to(torch.bfloat16)` and `torch.autocast("cpu", dtype=torch.bfloat16)`.
 
 Components (as img2vid's BenchmarkComponent):
   unet           one UNet forward, latents [1, F, 8, H/8, W/8]
@@ -80,16 +82,21 @@ def main():
     ap.add_argument("--runs", type=int, default=1)
     ap.add_argument("--warmup", type=int, default=1)
     ap.add_argument("--count-flops", action="store_true")
+    ap.add_argument("--precision", choices=["fp32", "bf16"], default="fp32")
     a = ap.parse_args()
 
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
     t0 = time.time()
     model = build(a.component, a.config).eval().float()
+    if a.precision == "bf16":
+        model = model.to(torch.bfloat16)
     load_s = time.time() - t0
     run, shape = workload(a.component, model, a.num_frames, a.height, a.width)
     times = []
-    with torch.inference_mode():
+    import contextlib
+    autocast = torch.autocast("cpu", dtype=torch.bfloat16) if a.precision == "bf16" else contextlib.nullcontext()
+    with torch.inference_mode(), autocast:
         for i in range(a.warmup + a.runs):
             s = time.perf_counter()
             run()
@@ -109,7 +116,8 @@ def main():
         "median_s": med, "min_s": min(times), "max_s": max(times), "load_s": load_s,
         "gflop": gflop, "gflops_per_s": gflop / med if gflop else None,
         "peak_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
-        "threads": torch.get_num_threads(), "weights_dtype": "f32",
+        "threads": torch.get_num_threads(), "weights_dtype": "bf16" if a.precision == "bf16" else "f32",
+        "precision": a.precision,
         "torch": torch.__version__, "mkldnn": torch.backends.mkldnn.is_available(),
         "cpu_capability": torch.backends.cpu.get_cpu_capability(),
     }))

@@ -8,13 +8,13 @@ import Tensor
 /// Self-attention is scaled by head_dim^-0.5; padded keys (attention mask 0) get no weight, as the
 /// reference's additive `finfo.min` mask gives after the softmax.
 struct BertLayer {
-    let query: Linear
-    let key: Linear
-    let value: Linear
-    let attentionOutput: Linear
+    let query: LinearLayer
+    let key: LinearLayer
+    let value: LinearLayer
+    let attentionOutput: LinearLayer
     let attentionLayerNorm: LayerNorm
-    let intermediate: Linear
-    let output: Linear
+    let intermediate: LinearLayer
+    let output: LinearLayer
     let outputLayerNorm: LayerNorm
     let heads: Int
     let activation: String
@@ -22,13 +22,13 @@ struct BertLayer {
     init(_ w: WeightScope, config: BertConfig) {
         let d = config.hiddenSize, eps = config.layerNormEps
         let attention = w["attention"]
-        query = Linear(attention["self"]["query"], in: d, out: d)
-        key = Linear(attention["self"]["key"], in: d, out: d)
-        value = Linear(attention["self"]["value"], in: d, out: d)
-        attentionOutput = Linear(attention["output"]["dense"], in: d, out: d)
+        query = LinearLayer(attention["self"]["query"], in: d, out: d)
+        key = LinearLayer(attention["self"]["key"], in: d, out: d)
+        value = LinearLayer(attention["self"]["value"], in: d, out: d)
+        attentionOutput = LinearLayer(attention["output"]["dense"], in: d, out: d)
         attentionLayerNorm = LayerNorm(attention["output"]["LayerNorm"], dim: d, eps: eps)
-        intermediate = Linear(w["intermediate"]["dense"], in: d, out: config.intermediateSize)
-        output = Linear(w["output"]["dense"], in: config.intermediateSize, out: d)
+        intermediate = LinearLayer(w["intermediate"]["dense"], in: d, out: config.intermediateSize)
+        output = LinearLayer(w["output"]["dense"], in: config.intermediateSize, out: d)
         outputLayerNorm = LayerNorm(w["output"]["LayerNorm"], dim: d, eps: eps)
         heads = config.numAttentionHeads
         activation = config.hiddenAct

@@ -9,13 +9,13 @@ import Tensor
 /// config's `hidden_act`, `mlp.fc2`), both residual.
 public struct CLIPEncoderLayer {
     let layerNorm1: LayerNorm
-    let qProj: Linear
-    let kProj: Linear
-    let vProj: Linear
-    let outProj: Linear
+    let qProj: LinearLayer
+    let kProj: LinearLayer
+    let vProj: LinearLayer
+    let outProj: LinearLayer
     let layerNorm2: LayerNorm
-    let fc1: Linear
-    let fc2: Linear
+    let fc1: LinearLayer
+    let fc2: LinearLayer
     let heads: Int
     let activation: String
     let causal: Bool
@@ -23,13 +23,13 @@ public struct CLIPEncoderLayer {
     public init(_ w: WeightScope, hiddenSize d: Int, intermediateSize: Int, heads: Int, hiddenAct: String,
                 layerNormEps: Float, causal: Bool) {
         layerNorm1 = LayerNorm(w["layer_norm1"], dim: d, eps: layerNormEps)
-        qProj = Linear(w["self_attn"]["q_proj"], in: d, out: d)
-        kProj = Linear(w["self_attn"]["k_proj"], in: d, out: d)
-        vProj = Linear(w["self_attn"]["v_proj"], in: d, out: d)
-        outProj = Linear(w["self_attn"]["out_proj"], in: d, out: d)
+        qProj = LinearLayer(w["self_attn"]["q_proj"], in: d, out: d)
+        kProj = LinearLayer(w["self_attn"]["k_proj"], in: d, out: d)
+        vProj = LinearLayer(w["self_attn"]["v_proj"], in: d, out: d)
+        outProj = LinearLayer(w["self_attn"]["out_proj"], in: d, out: d)
         layerNorm2 = LayerNorm(w["layer_norm2"], dim: d, eps: layerNormEps)
-        fc1 = Linear(w["mlp"]["fc1"], in: d, out: intermediateSize)
-        fc2 = Linear(w["mlp"]["fc2"], in: intermediateSize, out: d)
+        fc1 = LinearLayer(w["mlp"]["fc1"], in: d, out: intermediateSize)
+        fc2 = LinearLayer(w["mlp"]["fc2"], in: intermediateSize, out: d)
         self.heads = heads
         activation = hiddenAct
         self.causal = causal

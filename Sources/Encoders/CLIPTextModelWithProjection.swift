@@ -16,7 +16,7 @@ public struct CLIPTextModelWithProjection {
     let positionEmbedding: StoredTensor
     let layers: [CLIPEncoderLayer]
     let finalLayerNorm: LayerNorm
-    let textProjection: Linear
+    let textProjection: LinearLayer
 
     /// Checkpoint keys a text-only model skips: a CLIPModel's vision tower, its logit scale, and buffers.
     public static func isIgnoredKey(_ key: String) -> Bool {
@@ -35,7 +35,7 @@ public struct CLIPTextModelWithProjection {
                              heads: config.numAttentionHeads, hiddenAct: config.hiddenAct, layerNormEps: config.layerNormEps, causal: true)
         }
         finalLayerNorm = LayerNorm(t["final_layer_norm"], dim: d, eps: config.layerNormEps)
-        textProjection = Linear(w["text_projection"], in: d, out: config.projectionDim, bias: false)
+        textProjection = LinearLayer(w["text_projection"], in: d, out: config.projectionDim, bias: false)
     }
 
     /// Loads `config.json` and `model[.safetensors|.safetensors.index.json]` from a transformers folder.

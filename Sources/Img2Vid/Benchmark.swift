@@ -10,19 +10,23 @@ import Tensor
 /// has the median, min and max, peak RSS, threads and the OpenBLAS kernel.
 ///
 /// Only the models a component needs are built (the SVD-XT UNet alone is 1.5 B parameters: 6.1 GB
-/// in f32, half in f16). `step` and `pipeline` need all three models.
-public final class Benchmark {
-    public let cancellation: CancellationFlag
-
-    public init(cancellation: CancellationFlag = CancellationFlag()) {
-        self.cancellation = cancellation
-    }
+/// in f32, half in f16). `step` and `pipeline` need all three models. Real weights (`--model`)
+/// come through the engine's model cache like a generation's; random ones are built per run.
+/// Runs on the request's worker thread with the request's context (progress lines, cancellation).
+struct Benchmark {
+    let precision: ComputePrecision
+    let context: RequestContext
+    /// The engine's model cache.
+    let models: (ModelKey) throws -> (pipeline: StableVideoDiffusionPipeline, loaded: Bool)
 
     /// Runs the benchmark. Errors are `GenerationError`s (usage 2, model 4, cancelled 130).
-    /// `progress` gets one line per stage and per run.
-    public func run(_ request: BenchmarkRequest, progress: (String) -> Void = { _ in }) throws -> BenchmarkResult {
+    /// Each stage and run is reported as a `.message` event.
+    func run(_ request: BenchmarkRequest) throws -> BenchmarkResult {
         do {
-            return try measure(request, progress: progress)
+            var result = try measure(request, progress: { context.emit(.message($0)) })
+            result.precision = precision.rawValue
+            result.cpuISA = OneDNN.isaName
+            return result
         } catch {
             throw GenerationError.wrap(error)
         }
@@ -148,12 +152,12 @@ public final class Benchmark {
             let guidance = conceptGuidance(request, random: &random, unetConfig: unetConfig)
             shape = "image " + describe([1, 3, p.height, p.width]) + " -> \(f) frames"
             steps = p.numInferenceSteps
-            work = { [cancellation] in
+            work = { [context] in
                 var noise = TorchGenerator(seed: parameters.seed)
                 var denoiser = try pipeline.prepare(image: image, parameters: parameters, random: &noise, guidance: guidance)
                 while !denoiser.isFinished {
                     denoiser.step()
-                    if cancellation.isCancelled { throw GenerationError.cancelled }
+                    try context.checkCancelled()
                 }
                 _ = pipeline.decode(denoiser.latents, chunkSize: parameters.decodeChunkSize)
             }
@@ -201,10 +205,11 @@ public final class Benchmark {
             }
         }
         switch weights {
-        case .model:
-            if needs.contains("unet") { loaded.unet = try folder.loadUNet(); try count(component: "unet", base: "diffusion_pytorch_model") }
-            if needs.contains("vae") { loaded.vae = try folder.loadVAE(); try count(component: "vae", base: "diffusion_pytorch_model") }
-            if needs.contains("image_encoder") { loaded.imageEncoder = try folder.loadImageEncoder(); try count(component: "image_encoder", base: "model") }
+        case .model(let path, let variant):
+            let pipeline = try models(ModelKey(folder: path, variant: variant, precision: precision)).pipeline
+            if needs.contains("unet") { loaded.unet = pipeline.unet; try count(component: "unet", base: "diffusion_pytorch_model") }
+            if needs.contains("vae") { loaded.vae = pipeline.vae; try count(component: "vae", base: "diffusion_pytorch_model") }
+            if needs.contains("image_encoder") { loaded.imageEncoder = pipeline.imageEncoder; try count(component: "image_encoder", base: "model") }
         case .random(_, let dtype, let seed):
             if needs.contains("unet") {
                 let source = RandomWeights(seed: seed, dtype: dtype)
@@ -246,6 +251,6 @@ public final class Benchmark {
     private func describe(_ shape: [Int]) -> String { "[" + shape.map(String.init).joined(separator: ", ") + "]" }
 
     private func checkCancelled() throws {
-        if cancellation.isCancelled { throw GenerationError.cancelled }
+        try context.checkCancelled()
     }
 }

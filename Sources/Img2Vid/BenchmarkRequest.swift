@@ -34,6 +34,8 @@ public struct BenchmarkRequest: Sendable {
     /// `vae-decode`: frames per decoder call (the pipeline's `--decode-chunk-size`); nil decodes
     /// all frames as one chunk.
     public var decodeChunkSize: Int?
+    /// Arithmetic of products, convolutions and attention (`auto`: bf16 where the CPU has native bf16).
+    public var precision: PrecisionSetting = .auto
     /// Count FLOPs (2 x multiply-adds of every GEMM, conv and attention) on the first timed run.
     public var countsFLOPs = true
 

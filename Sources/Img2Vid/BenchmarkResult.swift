@@ -17,6 +17,10 @@ public struct BenchmarkResult: Codable, Sendable, Equatable {
     public var threads: Int
     /// OpenBLAS's kernel (`BLAS.coreName`): "Haswell", "SkylakeX", ...
     public var blasCore: String
+    /// The precision the products ran at ("f32" or "bf16"; `auto` resolved).
+    public var precision = "f32"
+    /// oneDNN's instruction set on this CPU ("avx2", "avx512_core_bf16", ...): whether bf16 is native.
+    public var cpuISA = "unknown"
     /// "random" or the model folder.
     public var weights: String
     /// Stored dtype of the weights: "f32", "f16", "bf16" (the dtype of most of the checkpoint's tensors for --model).
@@ -42,6 +46,8 @@ public struct BenchmarkResult: Codable, Sendable, Equatable {
         case runSeconds = "run_s"
         case loadSeconds = "load_s"
         case peakRssBytes = "peak_rss_bytes"
+        case precision
+        case cpuISA = "cpu_isa"
         case blasCore = "blas_core"
         case weightsDtype = "weights_dtype"
         case numFrames = "num_frames"
@@ -85,6 +91,8 @@ public struct BenchmarkResult: Codable, Sendable, Equatable {
                   parameters: try c.decode(Int.self, forKey: .parameters), numFrames: try c.decode(Int.self, forKey: .numFrames),
                   width: try c.decode(Int.self, forKey: .width), height: try c.decode(Int.self, forKey: .height),
                   steps: try c.decodeIfPresent(Int.self, forKey: .steps), gflop: try c.decodeIfPresent(Double.self, forKey: .gflop))
+        precision = try c.decodeIfPresent(String.self, forKey: .precision) ?? "f32"
+        cpuISA = try c.decodeIfPresent(String.self, forKey: .cpuISA) ?? "unknown"
     }
 
     /// Every key is written, nil values as `null`.
@@ -102,6 +110,8 @@ public struct BenchmarkResult: Codable, Sendable, Equatable {
         try c.encode(peakRssBytes, forKey: .peakRssBytes)
         try c.encode(threads, forKey: .threads)
         try c.encode(blasCore, forKey: .blasCore)
+        try c.encode(precision, forKey: .precision)
+        try c.encode(cpuISA, forKey: .cpuISA)
         try c.encode(weights, forKey: .weights)
         try c.encode(weightsDtype, forKey: .weightsDtype)
         try c.encode(parameters, forKey: .parameters)

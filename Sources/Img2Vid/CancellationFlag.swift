@@ -1,7 +1,9 @@
 import Foundation
 
-/// Set from a signal handler or another thread; checked by the generation at safe points
-/// (between denoising steps and decoded chunks).
+/// The cancellation handle of one request: set from a signal handler, another task or another
+/// thread (`cancel()`), checked by the request's work at safe points (between denoising steps and
+/// decoded chunks, before anything is written). Swift task cancellation of the awaiting task sets
+/// it too (`RunningRequest.value()`).
 public final class CancellationFlag: @unchecked Sendable {
     private let lock = NSLock()
     private var cancelled = false

@@ -1,4 +1,7 @@
-/// What a running generation reports, in order, so that a front end can show progress.
+import Moderation
+
+/// What a running request reports, in order, on its own progress stream
+/// (`RunningRequest.events`), so that a front end can show progress.
 public enum GenerationEvent: Sendable {
     /// A stage began (`loadModel`, `encodeImage`, `denoise`, `decode`, `encodeVideo`).
     case stageStarted(GenerationStage)
@@ -7,6 +10,10 @@ public enum GenerationEvent: Sendable {
     /// `done` of `total` frames decoded.
     case decoded(done: Int, total: Int)
     case stageFinished(GenerationStage, seconds: Double)
+    /// A moderation decision of this request, as soon as it is taken (input, prompt, output).
+    case moderation(ModerationDecision)
+    /// A line for the operator (a `compare` variant's summary, a `bench` run's time).
+    case message(String)
 }
 
 public enum GenerationStage: String, Sendable, CaseIterable, Codable {

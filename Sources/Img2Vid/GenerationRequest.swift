@@ -1,13 +1,20 @@
 import ConceptGuidance
 import Media
 import SVD
+import Tensor
 
-/// Everything `img2vid generate` asks for. Unset settings take the model's defaults.
+/// Everything `img2vid generate` asks for: a plain value, so a request can be queued, stored or
+/// sent elsewhere. Unset settings take the model's defaults.
 public struct GenerationRequest: Sendable {
     public var imagePath: String
     public var outputPath: String
     public var modelPath: String
     public var variant: String?
+    /// A UNet weight file to use instead of the model folder's (same `unet/config.json`).
+    public var unetWeights: String?
+    /// The arithmetic of matrix products: resolved once per request (`auto` picks bf16 where the
+    /// CPU has native bf16), part of the loaded model's identity, reported in the result.
+    public var precision: PrecisionSetting = .auto
     public var overwrite = false
     public var resize: ResizeMode = .crop
     public var maxInputPixels = ImageDecoder.defaultMaxPixels
@@ -24,9 +31,6 @@ public struct GenerationRequest: Sendable {
     /// Every piece of user text (`--prompt`, text concepts). The model ignores it; the moderation
     /// layer's prompt stage reads it.
     public var userTexts: [String] = []
-    /// Called with the decoded frames before anything is written (the moderation layer's output
-    /// stage installs one); nil writes them as decoded.
-    public var frameReview: FrameReview?
     /// Concept guidance (Safe Latent Diffusion); off unless asked for.
     public var conceptGuidance = ConceptGuidanceSettings()
     /// The text concepts (`--avoid-concept`), which the moderation layer's prompt stage must also see.
@@ -45,5 +49,12 @@ public struct GenerationRequest: Sendable {
         p = settings.applied(to: p)
         p.seed = seed
         return p
+    }
+}
+
+extension GenerationRequest {
+    /// The model this request needs, at `precision`.
+    func modelKey(precision: ComputePrecision) -> ModelKey {
+        ModelKey(folder: modelPath, variant: variant, precision: precision, unetWeights: unetWeights)
     }
 }

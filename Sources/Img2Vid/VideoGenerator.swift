@@ -5,36 +5,27 @@ import Media
 import SVD
 import Tensor
 
-/// The engine facade: one request in, one video file out, with progress and cancellation.
+/// One generation, start to end: one request in, one video file out. The engine runs it on the
+/// request's worker thread with the request's context (progress, cancellation) and its model from
+/// the engine's cache; it keeps nothing between requests.
 ///
 /// Order of work (each stage a plain call; nothing reaches back): check the output path, decode
-/// and resize the image, load the model, check the settings, encode the image, denoise, decode
-/// frames, encode the video into a temporary file beside the target, rename it into place.
+/// and resize the image (unless the moderation layer has decoded it already), load the model,
+/// check the settings, encode the image, denoise, decode frames, the frame review (moderation's
+/// output stage), encode the video into a temporary file beside the target, rename it into place.
 /// Nothing is left at the output path unless the whole run succeeds.
-public final class VideoGenerator: Generator {
-    public let cancellation: CancellationFlag
+struct VideoGenerator {
+    let request: GenerationRequest
+    let precision: ComputePrecision
+    let context: RequestContext
+    /// The engine's model cache: the pipeline for a key, and whether this call loaded it.
+    let models: (ModelKey) throws -> (pipeline: StableVideoDiffusionPipeline, loaded: Bool)
 
-    public init(cancellation: CancellationFlag = CancellationFlag()) {
-        self.cancellation = cancellation
-    }
-
-    public func generate(_ request: GenerationRequest, events: (GenerationEvent) -> Void = { _ in }) throws -> GenerationResult {
-        do {
-            return try run(request, events: events)
-        } catch {
-            throw GenerationError.wrap(error)
-        }
-    }
-
-    private func run(_ request: GenerationRequest, events: (GenerationEvent) -> Void) throws -> GenerationResult {
+    func run(input: InputImage?, review: FrameReview?) throws -> GenerationResult {
         var stageSeconds: [GenerationStage: Double] = [:]
         func stage<T>(_ s: GenerationStage, _ body: () throws -> T) throws -> T {
-            events(.stageStarted(s))
-            let start = Date()
-            let value = try body()
-            let elapsed = Date().timeIntervalSince(start)
-            stageSeconds[s] = elapsed
-            events(.stageFinished(s, seconds: elapsed))
+            let (value, seconds) = try context.stage(s, body)
+            stageSeconds[s] = seconds
             return value
         }
 
@@ -43,13 +34,13 @@ public final class VideoGenerator: Generator {
         let requestedOutput = try AtomicOutputFile(targetPath: request.outputPath, overwrite: request.overwrite)
 
         try request.conceptGuidance.validate()   // concept flags are checked before any work
-        let image = try stage(.loadImage) { try ImageDecoder.decode(path: request.imagePath, maxPixels: request.maxInputPixels) }
-        let pipeline = try stage(.loadModel) {
-            try StableVideoDiffusionPipeline.load(ModelFolder(path: request.modelPath, variant: request.variant))
+        let image = try stage(.loadImage) {
+            try input?.image ?? InputImage.read(path: request.imagePath, maxPixels: request.maxInputPixels, hashing: false).image
         }
+        let (pipeline, loadedModel) = try stage(.loadModel) { try models(request.modelKey(precision: precision)) }
         let parameters = request.parameters(defaults: pipeline.defaultParameters)
         try parameters.validate(sizeMultiple: pipeline.sizeMultiple)
-        try checkCancelled()
+        try context.checkCancelled()
 
         let input = ImageResizer.resize(image, width: parameters.width, height: parameters.height, mode: request.resize)
             .normalizedTensor().reshaped([1, 3, parameters.height, parameters.width])
@@ -67,39 +58,22 @@ public final class VideoGenerator: Generator {
                                         guidance: SafeLatentGuidance(configuration: sld, concepts: concepts.map(\.embedding)),
                                         imageEmbedding: embedding)
         }
-        try checkCancelled()
+        try context.checkCancelled()
 
-        var stepSeconds: [Double] = []
-        try stage(.denoise) {
-            while !denoiser.isFinished {
-                let start = Date()
-                denoiser.step()
-                stepSeconds.append(Date().timeIntervalSince(start))
-                events(.step(index: denoiser.stepIndex, count: denoiser.stepCount, seconds: stepSeconds.last!))
-                try checkCancelled()
-            }
-        }
-        let decodedFrames = try stage(.decode) { () throws -> [RGBImage] in
-            var cancelled = false
-            let decoded = pipeline.decode(denoiser.latents, chunkSize: parameters.decodeChunkSize) { done, total in
-                events(.decoded(done: done, total: total))
-                cancelled = cancelled || cancellation.isCancelled
-            }
-            if cancelled { throw GenerationError.cancelled }
-            return RGBImage.frames(fromNormalizedTensor: decoded)
-        }
+        let stepSeconds = try stage(.denoise) { try Self.denoise(&denoiser, context: context) }
+        let frames = try stage(.decode) { try Self.decode(denoiser.latents, pipeline: pipeline, chunkSize: parameters.decodeChunkSize, context: context) }
 
         // The frame review seam (moderation's output stage): before anything is written.
-        var frames = decodedFrames
+        var written = frames
         var outputPath = request.outputPath
         var saveFramesDirectory = request.saveFramesDirectory
         var output = requestedOutput
-        switch try request.frameReview?.review(frames) ?? .allow {
+        switch try review?.review(frames) ?? .allow {
         case .allow: break
-        case .replace(let replaced): frames = replaced
+        case .replace(let replaced): written = replaced
         case .withhold(let reason): throw GenerationError.rejected(reason)
         case .quarantine(let path, let replaced):
-            frames = replaced ?? frames
+            written = replaced ?? frames
             requestedOutput.discard()
             output = try AtomicOutputFile(targetPath: path, overwrite: false)
             outputPath = path
@@ -110,31 +84,52 @@ public final class VideoGenerator: Generator {
         var framePaths: [String] = []
         try stage(.encodeVideo) {
             if let dir = saveFramesDirectory {
-                framePaths = try PNGWriter.writeFrames(frames, toDirectory: dir)
+                framePaths = try PNGWriter.writeFrames(written, toDirectory: dir)
             }
-            try checkCancelled()
+            try context.checkCancelled()
             var options = VideoEncoder.Options(fps: parameters.fps, outputFPS: request.outputFPS, crf: request.crf)
             options.title = "img2vid \(Img2VidVersion.string): \(modelName), seed \(parameters.seed)"
             options.comment = Self.describe(parameters, model: modelName, format: format)
-            try VideoEncoder.encode(frames, to: output.temporaryPath, options: options)
-            try checkCancelled()
+            try VideoEncoder.encode(written, to: output.temporaryPath, options: options)
+            try context.checkCancelled()
             try output.commit()
         }
-        return GenerationResult(outputPath: outputPath, parameters: parameters, model: modelName,
-                                stageSeconds: stageSeconds, stepSeconds: stepSeconds, framePaths: framePaths)
+        return GenerationResult(outputPath: outputPath, parameters: parameters, model: modelName, precision: precision,
+                                loadedModel: loadedModel, stageSeconds: stageSeconds, stepSeconds: stepSeconds, framePaths: framePaths)
+    }
+
+    /// Runs the remaining denoising steps, reporting each and stopping at the first step boundary
+    /// after a cancel. Returns the seconds of each step.
+    static func denoise(_ denoiser: inout SVDDenoiser, context: RequestContext) throws -> [Double] {
+        var stepSeconds: [Double] = []
+        while !denoiser.isFinished {
+            let start = Date()
+            denoiser.step()
+            stepSeconds.append(Date().timeIntervalSince(start))
+            context.emit(.step(index: denoiser.stepIndex, count: denoiser.stepCount, seconds: stepSeconds.last!))
+            try context.checkCancelled()
+        }
+        return stepSeconds
+    }
+
+    /// Decodes latents into frames in chunks, reporting each chunk; a cancel stops after the chunk.
+    static func decode(_ latents: Tensor, pipeline: StableVideoDiffusionPipeline, chunkSize: Int, context: RequestContext) throws -> [RGBImage] {
+        var cancelled = false
+        let decoded = pipeline.decode(latents, chunkSize: chunkSize) { done, total in
+            context.emit(.decoded(done: done, total: total))
+            cancelled = cancelled || context.cancellation.isCancelled
+        }
+        if cancelled { throw GenerationError.cancelled }
+        return RGBImage.frames(fromNormalizedTensor: decoded)
     }
 
     /// An image concept: the mean image embedding [1, 1, D] of exemplar files, each at its own size through
     /// the model's CLIP preprocessing and image encoder (as diffusers' `_encode_image` takes a PIL image).
-    public static func imageConcept(_ paths: [String], pipeline: StableVideoDiffusionPipeline, maxPixels: Int) throws -> Tensor {
+    static func imageConcept(_ paths: [String], pipeline: StableVideoDiffusionPipeline, maxPixels: Int) throws -> Tensor {
         ConceptResolver.mean(try paths.map { path in
             let image = try ImageDecoder.decode(path: path, maxPixels: maxPixels)
             return pipeline.encodeImage(image.normalizedTensor().reshaped([1, 3, image.height, image.width]))
         })
-    }
-
-    private func checkCancelled() throws {
-        if cancellation.isCancelled { throw GenerationError.cancelled }
     }
 
     /// The settings as one line, stored in the container's comment.

@@ -6,7 +6,7 @@ import Tensor
 
 extension BenchmarkComponent: ExpressibleByArgument {}
 
-struct BenchCommand: ParsableCommand {
+struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Time model components (real architecture, random or real weights).",
@@ -86,6 +86,8 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Untimed runs before the timed ones.")
     var warmup: Int = 1
 
+    @OptionGroup var precision: PrecisionOptions
+
     @OptionGroup var runtime: RuntimeOptions
     @OptionGroup var reporting: ReportingOptions
 
@@ -106,7 +108,7 @@ struct BenchCommand: ParsableCommand {
         if let decodeChunkSize, decodeChunkSize < 1 { throw ValidationError("--decode-chunk-size must be at least 1") }
     }
 
-    func run() throws {
+    func run() async throws {
         runtime.apply()
         let weights: BenchmarkRequest.Weights
         if let model {
@@ -124,6 +126,7 @@ struct BenchCommand: ParsableCommand {
         request.classifierFreeBatch = cfg
         request.conceptGuidance = guidance
         request.decodeChunkSize = decodeChunkSize
+        request.precision = precision.setting
 
         let cancellation = CancellationFlag()
         let signals = SignalTrap(cancellation)
@@ -131,9 +134,11 @@ struct BenchCommand: ParsableCommand {
         let showProgress = reporting.showsProgress
         let result: BenchmarkResult
         do {
-            result = try Benchmark(cancellation: cancellation).run(request) { line in
-                if showProgress { Console.note(line) }
+            let running = runtime.engine().start(request, cancellation: cancellation)
+            for await event in running.events {
+                if case .message(let line) = event, showProgress { Console.note(line) }
             }
+            result = try await running.value()
         } catch let error as GenerationError {
             Console.error(error.description)
             if reporting.json {
@@ -149,11 +154,11 @@ struct BenchCommand: ParsableCommand {
     }
 
     static func table(_ r: BenchmarkResult) -> String {
-        let header = ["component", "shape", "runs", "median s", "min s", "max s", "GFLOP", "GFLOP/s", "peak RSS", "threads", "BLAS core", "weights"]
+        let header = ["component", "shape", "runs", "median s", "min s", "max s", "GFLOP", "GFLOP/s", "peak RSS", "threads", "precision", "BLAS core", "weights"]
         let row = [r.component, r.shape, "\(r.runs)", String(format: "%.3f", r.medianSeconds), String(format: "%.3f", r.minSeconds),
                    String(format: "%.3f", r.maxSeconds), r.gflop.map { String(format: "%.0f", $0) } ?? "-",
                    r.gflopsPerSecond.map { String(format: "%.1f", $0) } ?? "-",
-                   InspectCommand.bytes(r.peakRssBytes), "\(r.threads)", r.blasCore,
+                   InspectCommand.bytes(r.peakRssBytes), "\(r.threads)", "\(r.precision) (\(r.cpuISA))", r.blasCore,
                    "\(r.weights == "random" ? "random" : (r.weights as NSString).lastPathComponent) \(r.weightsDtype)"]
         var text = InspectCommand.grid([header, row], rightAligned: [2, 3, 4, 5, 6, 7, 8, 9]) + "\n"
         text += "\(r.numFrames) frames, \(r.width)x\(r.height)" + (r.steps.map { ", \($0) step\($0 == 1 ? "" : "s") per run" } ?? "")

@@ -6,7 +6,7 @@ import Moderation
 
 /// `img2vid check`: the moderation layer's input and prompt stages alone, to learn whether a
 /// request would pass without paying for a generation.
-struct CheckCommand: ParsableCommand {
+struct CheckCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "check",
         abstract: "Run the moderation input and prompt stages alone: would this request pass?",
@@ -46,23 +46,22 @@ struct CheckCommand: ParsableCommand {
     @OptionGroup var moderation: ModerationOptions
     @OptionGroup var reporting: ReportingOptions
 
-    func run() throws {
-        var moderated: ModeratedGenerator?
+    func run() async throws {
+        var running: RunningRequest<[ModerationDecision]>?
         var policyName = "none"
         do {
-            guard let policy = try moderation.loadPolicy(quiet: reporting.quiet) else {
-                // Still say whether the image is readable: generate would fail on it.
-                _ = try wrapping { try ImageDecoder.decode(path: image, maxPixels: maxInputPixels) }
-                pass(policy: "none", decisions: [])
-                return
-            }
-            policyName = policy.source
-            moderated = try ModeratedGenerator(UnusedGenerator(), policy: policy)
-            let decisions = try moderated!.check(imagePath: image, maxInputPixels: maxInputPixels, texts: moderation.texts)
+            let policy = try moderation.loadPolicy(quiet: reporting.quiet)
+            policyName = policy?.source ?? "none"
+            let layer = try policy.map { try ModerationLayer(policy: $0) }
+            var request = CheckRequest(imagePath: image, texts: moderation.texts)
+            request.maxInputPixels = maxInputPixels
+            // Without a policy the engine still says whether the image is readable: generate would fail on it.
+            running = Engine(moderation: layer).start(request)
+            let decisions = try await running!.value()
             ModerationOptions.printNotes(decisions, except: nil, quiet: reporting.quiet)
             pass(policy: policyName, decisions: decisions)
         } catch let error as GenerationError {
-            let decisions = moderated?.decisions ?? []
+            let decisions = running?.decisions ?? []
             ModerationOptions.printNotes(decisions, except: error.description, quiet: reporting.quiet)
             reporting.fail(error.description, exitCode: error.exitCode,
                            report: Report(status: error.exitCode == 5 ? "rejected" : "error", policy: policyName,
@@ -78,16 +77,5 @@ struct CheckCommand: ParsableCommand {
             print("pass: the request would pass the moderation policy \(policy) (\(checked))")
         }
         reporting.emit(Report(status: "pass", policy: policy, moderation: decisions, error: nil, exitCode: 0))
-    }
-
-    private func wrapping<T>(_ body: () throws -> T) throws -> T {
-        do { return try body() } catch { throw GenerationError.wrap(error) }
-    }
-
-    /// `check` never generates: the wrapped generator refuses if it is ever called.
-    private final class UnusedGenerator: Generator {
-        func generate(_ request: GenerationRequest, events: (GenerationEvent) -> Void) throws -> GenerationResult {
-            throw GenerationError.usage("check does not generate")
-        }
     }
 }

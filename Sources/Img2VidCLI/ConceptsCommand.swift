@@ -18,7 +18,7 @@ struct ConceptsCommand: ParsableCommand {
             """,
         subcommands: [Export.self, List.self])
 
-    struct Export: ParsableCommand {
+    struct Export: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "export",
             abstract: "Add a named concept vector to a file (created, or merged into when it exists).",
@@ -45,7 +45,7 @@ struct ConceptsCommand: ParsableCommand {
 
         @OptionGroup var model: ModelOptions
 
-        func run() throws {
+        func run() async throws {
             guard !name.isEmpty, !name.contains("."), images.isEmpty != (text == nil) else {
                 ConceptsCommand.fail("give a --name (no dots) and either --image (repeatable) or --text", code: 2)
             }
@@ -56,8 +56,10 @@ struct ConceptsCommand: ParsableCommand {
                 let encoder = try ConceptsCommand.guarded { try TextConceptEncoder(folder: folder) }
                 entry = ConceptFile.Entry(name: name, vector: encoder.embed(text), source: "text:\(text)")
             } else {
-                let pipeline = try ConceptsCommand.guarded { try StableVideoDiffusionPipeline.load(ModelFolder(path: try model.resolvedPath(), variant: model.variant)) }
-                let vector = try ConceptsCommand.guarded { try VideoGenerator.imageConcept(images, pipeline: pipeline, maxPixels: 50_000_000) }
+                let modelPath = try model.resolvedPath()
+                let running = Engine(modelCacheBytes: 0).startImageConcept(imagePaths: images, modelPath: modelPath, variant: model.variant,
+                                                                           maxPixels: 50_000_000, precision: .f32)
+                let vector = try await ConceptsCommand.guardedAsync { try await running.value() }
                 entry = ConceptFile.Entry(name: name, vector: vector.reshaped([vector.count]),
                                           source: "images:" + images.map { ($0 as NSString).lastPathComponent }.joined(separator: ","))
             }
@@ -116,6 +118,17 @@ extension ConceptsCommand {
     }
 
     /// Prints the error and exits with `code`.
+    static func guardedAsync<T>(_ body: () async throws -> T) async throws -> T {
+        do {
+            return try await body()
+        } catch let e as ExitCode {
+            throw e
+        } catch {
+            let g = GenerationError.wrap(error)
+            fail(g.description, code: g.exitCode)
+        }
+    }
+
     static func fail(_ message: String, code: Int32) -> Never {
         Console.error(message)
         Foundation.exit(code)

@@ -3,7 +3,7 @@ import Foundation
 import Img2Vid
 import Media
 
-struct GenerateCommand: ParsableCommand {
+struct GenerateCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "generate",
         abstract: "Generate a video from one image.",
@@ -66,6 +66,7 @@ struct GenerateCommand: ParsableCommand {
 
     @OptionGroup var moderation: ModerationOptions
     @OptionGroup var guidance: GuidanceOptions
+    @OptionGroup var precision: PrecisionOptions
     @OptionGroup var runtime: RuntimeOptions
     @OptionGroup var reporting: ReportingOptions
 
@@ -73,7 +74,7 @@ struct GenerateCommand: ParsableCommand {
         guard rng == "torch" else { throw ValidationError("--rng supports only 'torch'") }
     }
 
-    func run() throws {
+    func run() async throws {
         runtime.apply()
         var request = GenerationRequest(imagePath: image, outputPath: output, modelPath: try model.resolvedPath())
         request.variant = model.variant
@@ -85,6 +86,7 @@ struct GenerateCommand: ParsableCommand {
         request.outputFPS = outputFps
         pipelineOptions.apply(to: &request)
         request.seed = seed
+        request.precision = precision.setting
         request.conceptGuidance = guidance.settings
         request.userTexts = moderation.texts + request.conceptTexts
 
@@ -92,27 +94,24 @@ struct GenerateCommand: ParsableCommand {
         let signals = SignalTrap(cancellation)
         defer { withExtendedLifetime(signals) {} }
         let progress = ProgressDisplay(enabled: reporting.showsProgress)
-        var report: GenerateReport
-        var moderated: ModeratedGenerator?
+        var running: RunningRequest<GenerationResult>?
         do {
-            var generator: Generator = VideoGenerator(cancellation: cancellation)
-            if let policy = try moderation.loadPolicy(quiet: reporting.quiet) {
-                moderated = try ModeratedGenerator(generator, policy: policy)
-                generator = moderated!
-            }
-            let result = try generator.generate(request) { progress.handle($0) }
-            report = GenerateReport(result: result)
-            report.moderation = moderated?.decisions ?? []
+            let engine = runtime.engine(moderation: try moderation.layer(quiet: reporting.quiet))
+            running = engine.start(request, cancellation: cancellation)
+            for await event in running!.events { progress.handle(event) }
+            let result = try await running!.value()
+            var report = GenerateReport(result: result)
+            report.moderation = result.moderation
             progress.finish("wrote \(result.outputPath)")
             ModerationOptions.printNotes(report.moderation, except: nil, quiet: reporting.quiet)
+            reporting.emit(report)
         } catch let error as GenerationError {
             progress.abandon()
             var failed = GenerateReport(error: error, request: request)
-            failed.moderation = moderated?.decisions ?? []
+            failed.moderation = running?.decisions ?? []
             ModerationOptions.printNotes(failed.moderation, except: error.description, quiet: reporting.quiet)
             reporting.fail(error.description, exitCode: error.exitCode, report: failed)
             throw ExitCode(error.exitCode)
         }
-        reporting.emit(report)
     }
 }

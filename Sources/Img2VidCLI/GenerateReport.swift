@@ -17,6 +17,8 @@ struct GenerateReport: Encodable {
     var fps: Int?
     var seed: UInt64?
     var model: String?
+    /// The precision the products ran at (f32 or bf16), nil when the request failed before.
+    var precision: String?
     var timings: Timings?
     var peakRssBytes: Int
     var blasCore: String
@@ -26,7 +28,7 @@ struct GenerateReport: Encodable {
     var exitCode: Int32
 
     enum CodingKeys: String, CodingKey {
-        case status, output, frames, width, height, fps, seed, model, timings, moderation, error
+        case status, output, frames, width, height, fps, seed, model, precision, timings, moderation, error
         case peakRssBytes = "peak_rss_bytes"
         case blasCore = "blas_core"
         case exitCode = "exit_code"
@@ -44,6 +46,7 @@ struct GenerateReport: Encodable {
         try c.encode(fps, forKey: .fps)
         try c.encode(seed, forKey: .seed)
         try c.encode(model, forKey: .model)
+        try c.encode(precision, forKey: .precision)
         try c.encode(timings, forKey: .timings)
         try c.encode(peakRssBytes, forKey: .peakRssBytes)
         try c.encode(blasCore, forKey: .blasCore)
@@ -61,6 +64,7 @@ struct GenerateReport: Encodable {
         fps = result.parameters.fps
         seed = result.parameters.seed
         model = result.model
+        precision = result.precision.rawValue
         timings = Timings(stages: Dictionary(uniqueKeysWithValues: result.stageSeconds.map { ($0.key.rawValue, $0.value) }),
                           steps: result.stepSeconds)
         peakRssBytes = ResourceUsage.peakResidentBytes

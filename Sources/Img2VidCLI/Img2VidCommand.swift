@@ -3,7 +3,7 @@ import Foundation
 import Img2Vid
 
 @main
-struct Img2VidCommand: ParsableCommand {
+struct Img2VidCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "img2vid",
         abstract: "Turn one still image into a short video on the CPU (Stable Video Diffusion).",
@@ -22,10 +22,14 @@ struct Img2VidCommand: ParsableCommand {
 
     /// ArgumentParser's own entry point, except that usage errors (unknown or missing options,
     /// failed validation) exit 2 as documented, not with its EX_USAGE (64).
-    static func main() {
+    static func main() async {
         do {
             var command = try parseAsRoot()
-            try command.run()
+            if var asyncCommand = command as? AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
         } catch {
             guard exitCode(for: error) == .validationFailure else { exit(withError: error) }
             FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))

@@ -33,7 +33,7 @@ struct InspectCommand: ParsableCommand {
     var json = false
 
     func run() throws {
-        let report = ModelInspector.inspect(path: path, variant: variant)
+        let report = Engine(modelCacheBytes: 0).inspect(path: path, variant: variant)
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]

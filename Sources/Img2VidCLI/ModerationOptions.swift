@@ -14,6 +14,11 @@ struct ModerationOptions: ParsableArguments {
     @Option(help: "Text the request carries (checked by the policy's prompt rules; the model does not read it).")
     var prompt: String?
 
+    @Option(help: ArgumentHelp(
+        "A folder of detector weights, searched for a policy's relative weight paths after the policy's folder and the installation's Weights/.",
+        discussion: "Default: $IMG2VID_WEIGHTS.", valueName: "path"))
+    var weightsDir: String?
+
     /// Every user text of the request, for the prompt stage.
     var texts: [String] { prompt.map { [$0] } ?? [] }
 
@@ -27,10 +32,39 @@ struct ModerationOptions: ParsableArguments {
             return nil
         }
         do {
-            return try ModerationPolicy.load(path: try Self.policyPath(name))
+            var policy = try ModerationPolicy.load(path: try Self.policyPath(name))
+            policy.weightFolders = weightFolders()
+            return policy
         } catch {
             throw GenerationError.wrap(error)
         }
+    }
+
+    /// The moderation layer of the policy in force, nil for `none`. Missing detector weights fail here.
+    func layer(quiet: Bool) throws -> ModerationLayer? {
+        guard let policy = try loadPolicy(quiet: quiet) else { return nil }
+        return try ModerationLayer(policy: policy)
+    }
+
+    /// Where a policy's relative detector weights are looked for after its own folder: the
+    /// installation's `Weights/` (found beside the executable's checkout), then `--weights-dir`,
+    /// else `$IMG2VID_WEIGHTS`.
+    func weightFolders() -> [String] {
+        var folders: [String] = []
+        var dir = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+        for _ in 0..<6 {
+            let candidate = dir.appendingPathComponent("Weights")
+            var isDirectory: ObjCBool = false
+            if FileManager.default.fileExists(atPath: candidate.path, isDirectory: &isDirectory), isDirectory.boolValue {
+                folders.append(candidate.path)
+                break
+            }
+            dir.deleteLastPathComponent()
+        }
+        if let explicit = weightsDir ?? ProcessInfo.processInfo.environment["IMG2VID_WEIGHTS"], !explicit.isEmpty {
+            folders.append(explicit)
+        }
+        return folders
     }
 
     /// A file path as given; a bare name (no slash, no .json) is a policy shipped under

@@ -26,6 +26,8 @@ final class ProgressDisplay {
         case .stageFinished(let stage, let seconds):
             let line = "\(stamp()) \(stage.label): done in \(String(format: "%.2f", seconds)) s"
             write(inPlace ? "\r\(line)          " : line, newline: true)
+        case .moderation, .message:
+            break   // the commands print decisions and messages themselves
         }
     }
 

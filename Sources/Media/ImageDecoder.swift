@@ -62,7 +62,9 @@ public enum ImageDecoder {
 
     // MARK: Reading
 
-    private static func readFile(_ path: String) throws -> [UInt8] {
+    /// The bytes of an image file, with the errors `decode(path:)` gives for a missing or unreadable
+    /// one (callers that also hash the file read it once with this, then `decode(bytes:path:)`).
+    public static func readFile(_ path: String) throws -> [UInt8] {
         switch POSIXFile.kind(of: path) {
         case .missing:
             // stat fails for a missing file and for a path through an unreadable folder.

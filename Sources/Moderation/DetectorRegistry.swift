@@ -106,14 +106,15 @@ public struct DetectorRegistry {
         return r
     }
 
-    /// The resolved path of a detector's weights; missing weights fail closed with instructions.
+    /// The path of a detector's weights, looked up next to the policy and then in its weight
+    /// folders (`ModerationPolicy.weightCandidates`); missing weights fail closed with instructions.
     static func requiredFile(_ value: String?, field: String, detector: String, policy: ModerationPolicy) throws -> String {
         guard let value, !value.isEmpty else {
             throw PolicyError.invalid(source: policy.source, reason: "detectors.\(detector): \"\(field)\" is required")
         }
-        let path = policy.resolve(value)
-        guard FileManager.default.fileExists(atPath: path) else {
-            throw PolicyError.missingWeights(detector: detector, path: path)
+        guard let path = policy.locateWeights(value) else {
+            let places = policy.weightCandidates(value)
+            throw PolicyError.missingWeights(detector: detector, path: places[0], searched: Array(places.dropFirst()))
         }
         return path
     }

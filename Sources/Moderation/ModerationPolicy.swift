@@ -14,8 +14,12 @@ import Foundation
 /// }
 /// ```
 /// Relative paths (weights, model, audit log, quarantine folder, an exec command with a slash)
-/// are resolved against the folder of the policy file. Unknown fields are errors, so a typo such
-/// as `"treshold"` does not silently fall back to a default.
+/// are resolved against the folder of the policy file. A detector's weights (`weights`, `model`)
+/// travel with the policy: a relative path is looked up next to the policy file, then in each of
+/// `weightFolders` (the installation's `Weights/`, then `--weights-dir` / `IMG2VID_WEIGHTS`), so a
+/// copy of a shipped policy in `/etc/img2vid` finds the installed weights; the error names every
+/// place looked. Unknown fields are errors, so a typo such as `"treshold"` does not silently fall
+/// back to a default.
 public struct ModerationPolicy: Codable, Sendable, Equatable {
     public var description: String?
     /// JSON Lines file every request's decisions are appended to (never the image: its SHA-256).
@@ -28,6 +32,9 @@ public struct ModerationPolicy: Codable, Sendable, Equatable {
     public var baseDirectory: String = "."
     /// Where the policy was read from, for messages and the audit log; not in the JSON.
     public var source: String = "<memory>"
+    /// Folders searched for detector weights after the policy's own folder, in order: the
+    /// installation's `Weights/`, then `--weights-dir` / `IMG2VID_WEIGHTS`. Not in the JSON.
+    public var weightFolders: [String] = []
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case description, detectors, rules
@@ -123,6 +130,50 @@ public struct ModerationPolicy: Codable, Sendable, Equatable {
         let expanded = (path as NSString).expandingTildeInPath
         if expanded.hasPrefix("/") { return expanded }
         return ((baseDirectory as NSString).appendingPathComponent(expanded) as NSString).standardizingPath
+    }
+
+    /// Every place a detector's weight path is looked for, in order: as given when absolute;
+    /// otherwise next to the policy file, then in each of `weightFolders`, there without its leading
+    /// `../` and `Weights/` (the shipped policies' `../../Weights/moderation/x` is `moderation/x` in
+    /// a weights folder).
+    public func weightCandidates(_ path: String) -> [String] {
+        let expanded = (path as NSString).expandingTildeInPath
+        if expanded.hasPrefix("/") { return [expanded] }
+        var places = [resolve(expanded)]
+        let inWeights = Self.withinWeightsFolder(expanded)
+        for folder in weightFolders {
+            let candidate = ((folder as NSString).appendingPathComponent(inWeights) as NSString).standardizingPath
+            if !places.contains(candidate) { places.append(candidate) }
+        }
+        return places
+    }
+
+    /// The first of `weightCandidates(path)` that exists, nil when none does.
+    public func locateWeights(_ path: String) -> String? {
+        weightCandidates(path).first { FileManager.default.fileExists(atPath: $0) }
+    }
+
+    /// Where a file the policy writes (audit log, quarantine folder) goes: resolved against the
+    /// policy's folder, except a path into a `Weights/` folder (the shipped policies'
+    /// `../../Weights/moderation/audit.jsonl`) when that `Weights/` folder is not there, as for a
+    /// copy of the policy elsewhere: it then goes into the installation's (`weightFolders.first`).
+    public func resolveOutput(_ path: String) -> String {
+        let expanded = (path as NSString).expandingTildeInPath
+        let resolved = resolve(expanded)
+        guard !expanded.hasPrefix("/"), let installation = weightFolders.first else { return resolved }
+        let parts = (expanded as NSString).pathComponents
+        guard let w = parts.firstIndex(of: "Weights"), parts[..<w].allSatisfy({ $0 == ".." || $0 == "." }) else { return resolved }
+        let weightsHere = resolve(NSString.path(withComponents: Array(parts[...w])))
+        if FileManager.default.fileExists(atPath: weightsHere) { return resolved }
+        return ((installation as NSString).appendingPathComponent(Self.withinWeightsFolder(expanded)) as NSString).standardizingPath
+    }
+
+    /// `path` without its leading `./` and `../` components and then a leading `Weights/`.
+    static func withinWeightsFolder(_ path: String) -> String {
+        var parts = (path as NSString).pathComponents
+        while let first = parts.first, first == ".." || first == "." { parts.removeFirst() }
+        if parts.first == "Weights" { parts.removeFirst() }
+        return parts.isEmpty ? path : NSString.path(withComponents: parts)
     }
 
     /// The rules of one stage, in file order.

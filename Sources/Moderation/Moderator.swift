@@ -7,7 +7,10 @@ import Media
 ///
 /// Each detector runs once per scanned item however many rules use it; every rule then yields one
 /// `ModerationDecision`. A detector that throws fails closed: its rules become `reject` decisions.
-public final class Moderator {
+///
+/// Shared by concurrent requests: it holds the policy and the built detectors, never a request's
+/// state (the built-in detectors keep no state between calls either).
+public final class Moderator: @unchecked Sendable {
     public let policy: ModerationPolicy
     private let detectors: [String: Detector]
 
@@ -18,10 +21,10 @@ public final class Moderator {
     }
 
     /// The audit log the policy names, if any.
-    public var auditLog: AuditLog? { policy.auditLog.map { AuditLog(path: policy.resolve($0)) } }
+    public var auditLog: AuditLog? { policy.auditLog.map { AuditLog(path: policy.resolveOutput($0)) } }
 
     /// The quarantine folder the policy names, resolved.
-    public var quarantineFolder: String? { policy.quarantineFolder.map(policy.resolve) }
+    public var quarantineFolder: String? { policy.quarantineFolder.map(policy.resolveOutput) }
 
     /// True when the policy has rules at `stage`.
     public func hasRules(at stage: ModerationStage) -> Bool { policy.rules.contains { $0.stage == stage } }

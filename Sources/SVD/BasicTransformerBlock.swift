@@ -6,19 +6,19 @@ import Tensor
 /// feed-forward, each pre-normed and residual. Tokens [batch*frames, H*W, C].
 struct BasicTransformerBlock {
     let norm1: LayerNorm
-    let attn1: Attention
+    let attn1: MultiHeadAttention
     let norm2: LayerNorm
-    let attn2: Attention
+    let attn2: MultiHeadAttention
     let norm3: LayerNorm
-    let ff: FeedForward
+    let ff: TransformerFeedForward
 
     init(_ w: WeightScope, dim: Int, heads: Int, dimHead: Int, crossAttentionDim: Int) {
         norm1 = LayerNorm(w["norm1"], dim: dim)
-        attn1 = Attention(w["attn1"], queryDim: dim, heads: heads, dimHead: dimHead)
+        attn1 = MultiHeadAttention(w["attn1"], queryDim: dim, heads: heads, dimHead: dimHead)
         norm2 = LayerNorm(w["norm2"], dim: dim)
-        attn2 = Attention(w["attn2"], queryDim: dim, crossAttentionDim: crossAttentionDim, heads: heads, dimHead: dimHead)
+        attn2 = MultiHeadAttention(w["attn2"], queryDim: dim, crossAttentionDim: crossAttentionDim, heads: heads, dimHead: dimHead)
         norm3 = LayerNorm(w["norm3"], dim: dim)
-        ff = FeedForward(w["ff"], dim: dim)
+        ff = TransformerFeedForward(w["ff"], dim: dim)
     }
 
     func callAsFunction(_ x: Tensor, context: Tensor) -> Tensor {

@@ -13,7 +13,7 @@ public struct CLIPVisionModelWithProjection {
     let preLayerNorm: LayerNorm
     let layers: [CLIPEncoderLayer]
     let postLayerNorm: LayerNorm
-    let visualProjection: Linear
+    let visualProjection: LinearLayer
 
     /// Checkpoint keys that older exports carry but the model recomputes.
     public static func isIgnoredKey(_ key: String) -> Bool { key.hasSuffix("embeddings.position_ids") }
@@ -34,7 +34,7 @@ public struct CLIPVisionModelWithProjection {
                              heads: config.numAttentionHeads, hiddenAct: config.hiddenAct, layerNormEps: config.layerNormEps, causal: false)
         }
         postLayerNorm = LayerNorm(v["post_layernorm"], dim: d, eps: config.layerNormEps)
-        visualProjection = Linear(w["visual_projection"], in: d, out: config.projectionDim, bias: false)
+        visualProjection = LinearLayer(w["visual_projection"], in: d, out: config.projectionDim, bias: false)
     }
 
     /// pixel values [N, 3, 224, 224] (CLIP-normalised) -> (image_embeds [N, projection], last_hidden_state [N, 1+patches, hidden]).

@@ -1,20 +1,41 @@
 import Diffusion
+import Foundation
 import Tensor
 
 extension ModelFolder {
     /// Builds a model from a component's config and checkpoint, reporting every weight problem at once.
     func load<Model>(component: String, base: String, ignoring: @escaping (String) -> Bool = { _ in false },
                      _ build: (WeightScope) throws -> Model) throws -> Model {
-        let source = CheckpointWeights(try checkpoint(component: component, base: base), ignoring: ignoring)
+        try load(checkpoint: try checkpoint(component: component, base: base), ignoring: ignoring, build)
+    }
+
+    /// Builds a model from an open checkpoint, reporting every weight problem at once.
+    func load<Model>(checkpoint: SafeTensorsCheckpoint, ignoring: @escaping (String) -> Bool = { _ in false },
+                     _ build: (WeightScope) throws -> Model) throws -> Model {
+        let source = CheckpointWeights(checkpoint, ignoring: ignoring)
         let model: Model
         do { model = try build(WeightScope(source)) } catch let e as ModelConfigError { throw ModelLoadingError.config(e) }
         do { try source.finish() } catch let e as WeightLoadingError { throw ModelLoadingError.mismatchedWeights(e) }
         return model
     }
 
-    public func loadUNet() throws -> UNetSpatioTemporalConditionModel {
+    /// The folder's UNet; with `weightsFile`, the folder's `unet/config.json` with the weights of
+    /// that file instead (a `.safetensors` file or its sharded `*.safetensors.index.json`: a fine-tuned
+    /// or distilled UNet of the same architecture).
+    public func loadUNet(weightsFile: String? = nil) throws -> UNetSpatioTemporalConditionModel {
         let config = try self.config(UNetConfig.self, component: "unet")
-        return try load(component: "unet", base: "diffusion_pytorch_model") { try UNetSpatioTemporalConditionModel(config: config, weights: $0) }
+        let checkpoint = try weightsFile.map(Self.openCheckpoint) ?? self.checkpoint(component: "unet", base: "diffusion_pytorch_model")
+        return try load(checkpoint: checkpoint) { try UNetSpatioTemporalConditionModel(config: config, weights: $0) }
+    }
+
+    /// A weight file named directly (not found through the folder's layout).
+    static func openCheckpoint(_ path: String) throws -> SafeTensorsCheckpoint {
+        guard FileManager.default.fileExists(atPath: path) else { throw ModelLoadingError.missingFile(path: path) }
+        do {
+            return try SafeTensorsCheckpoint(path: path)
+        } catch let e as SafeTensorsError {
+            throw ModelLoadingError.badWeights(e)
+        }
     }
 
     public func loadVAE() throws -> AutoencoderKLTemporalDecoder {

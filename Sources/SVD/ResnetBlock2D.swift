@@ -7,7 +7,7 @@ import Tensor
 struct ResnetBlock2D {
     let norm1: GroupNorm
     let conv1: Conv2d
-    let timeEmbProj: Linear?
+    let timeEmbProj: LinearLayer?
     let norm2: GroupNorm
     let conv2: Conv2d
     let convShortcut: Conv2d?
@@ -15,7 +15,7 @@ struct ResnetBlock2D {
     init(_ w: WeightScope, in inChannels: Int, out outChannels: Int, tembChannels: Int?, eps: Float) {
         norm1 = GroupNorm(w["norm1"], channels: inChannels, eps: eps)
         conv1 = Conv2d(w["conv1"], in: inChannels, out: outChannels, kernel: 3, padding: 1)
-        timeEmbProj = tembChannels.map { Linear(w["time_emb_proj"], in: $0, out: outChannels) }
+        timeEmbProj = tembChannels.map { LinearLayer(w["time_emb_proj"], in: $0, out: outChannels) }
         norm2 = GroupNorm(w["norm2"], channels: outChannels, eps: eps)
         conv2 = Conv2d(w["conv2"], in: outChannels, out: outChannels, kernel: 3, padding: 1)
         convShortcut = inChannels != outChannels ? Conv2d(w["conv_shortcut"], in: inChannels, out: outChannels, kernel: 1) : nil

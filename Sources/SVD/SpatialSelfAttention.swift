@@ -6,17 +6,17 @@ import Tensor
 /// by AttnProcessor2_0 on [N, C, H, W] input: tokens are the H*W positions of each image.
 struct SpatialSelfAttention {
     let groupNorm: GroupNorm
-    let toQ: Linear
-    let toK: Linear
-    let toV: Linear
-    let toOut: Linear
+    let toQ: LinearLayer
+    let toK: LinearLayer
+    let toV: LinearLayer
+    let toOut: LinearLayer
 
     init(_ w: WeightScope, channels: Int) {
         groupNorm = GroupNorm(w["group_norm"], channels: channels, eps: 1e-6)
-        toQ = Linear(w["to_q"], in: channels, out: channels)
-        toK = Linear(w["to_k"], in: channels, out: channels)
-        toV = Linear(w["to_v"], in: channels, out: channels)
-        toOut = Linear(w["to_out"][0], in: channels, out: channels)
+        toQ = LinearLayer(w["to_q"], in: channels, out: channels)
+        toK = LinearLayer(w["to_k"], in: channels, out: channels)
+        toV = LinearLayer(w["to_v"], in: channels, out: channels)
+        toOut = LinearLayer(w["to_out"][0], in: channels, out: channels)
     }
 
     func callAsFunction(_ x: Tensor) -> Tensor {

@@ -8,34 +8,39 @@ import Tensor
 /// The work is split so that a caller can drive it: `prepare` does everything before the loop and
 /// returns an `SVDDenoiser` whose `step()` runs one denoising step at a time (progress,
 /// cancellation, inspection, guidance plug-ins), then `decode` turns latents into frames.
-public final class StableVideoDiffusionPipeline {
+///
+/// Immutable once loaded: the models are read, never written, by `prepare`, `step` and `decode`,
+/// so one loaded pipeline serves any number of requests at once (each with its own `SVDDenoiser`).
+public final class StableVideoDiffusionPipeline: @unchecked Sendable {
     public let unet: UNetSpatioTemporalConditionModel
     public let vae: AutoencoderKLTemporalDecoder
     public let imageEncoder: CLIPVisionModelWithProjection
     public let schedulerConfig: SchedulerConfig
     /// The model folder's own defaults (`img2vid.json`), empty when it has none.
-    public var modelDefaults = SVDParameterOverrides()
+    public let modelDefaults: SVDParameterOverrides
 
     public init(unet: UNetSpatioTemporalConditionModel, vae: AutoencoderKLTemporalDecoder,
-                imageEncoder: CLIPVisionModelWithProjection, schedulerConfig: SchedulerConfig) {
+                imageEncoder: CLIPVisionModelWithProjection, schedulerConfig: SchedulerConfig,
+                modelDefaults: SVDParameterOverrides = SVDParameterOverrides()) {
         self.unet = unet
         self.vae = vae
         self.imageEncoder = imageEncoder
         self.schedulerConfig = schedulerConfig
+        self.modelDefaults = modelDefaults
     }
 
-    /// Loads every component of a diffusers pipeline folder.
-    public static func load(_ folder: ModelFolder) throws -> StableVideoDiffusionPipeline {
+    /// Loads every component of a diffusers pipeline folder; `unetWeights` replaces the UNet's
+    /// weights with those of another file (same config).
+    public static func load(_ folder: ModelFolder, unetWeights: String? = nil) throws -> StableVideoDiffusionPipeline {
         struct ModelIndex: Decodable { let _class_name: String? }
         let index = try folder.config(ModelIndex.self, component: "", name: "model_index.json")
         if let name = index._class_name, name != "StableVideoDiffusionPipeline" {
             throw ModelLoadingError.unsupportedPipeline(path: folder.path, className: name)
         }
         let scheduler = try folder.config(SchedulerConfig.self, component: "scheduler", name: "scheduler_config.json")
-        let pipeline = StableVideoDiffusionPipeline(unet: try folder.loadUNet(), vae: try folder.loadVAE(),
-                                                    imageEncoder: try folder.loadImageEncoder(), schedulerConfig: scheduler)
-        pipeline.modelDefaults = try ModelDefaults.load(folder)
-        return pipeline
+        return StableVideoDiffusionPipeline(unet: try folder.loadUNet(weightsFile: unetWeights), vae: try folder.loadVAE(),
+                                            imageEncoder: try folder.loadImageEncoder(), schedulerConfig: scheduler,
+                                            modelDefaults: try ModelDefaults.load(folder))
     }
 
     /// The pipeline's defaults for this model: frames from the UNet config, the rest as diffusers

@@ -8,23 +8,23 @@ import Tensor
 /// the rows in (batch, frame, position) order and attends across frames in place.
 struct TemporalBasicTransformerBlock {
     let normIn: LayerNorm
-    let ffIn: FeedForward
+    let ffIn: TransformerFeedForward
     let norm1: LayerNorm
-    let attn1: Attention
+    let attn1: MultiHeadAttention
     let norm2: LayerNorm
-    let attn2: Attention
+    let attn2: MultiHeadAttention
     let norm3: LayerNorm
-    let ff: FeedForward
+    let ff: TransformerFeedForward
 
     init(_ w: WeightScope, dim: Int, heads: Int, dimHead: Int, crossAttentionDim: Int) {
         normIn = LayerNorm(w["norm_in"], dim: dim)
-        ffIn = FeedForward(w["ff_in"], dim: dim, dimOut: dim)
+        ffIn = TransformerFeedForward(w["ff_in"], dim: dim, dimOut: dim)
         norm1 = LayerNorm(w["norm1"], dim: dim)
-        attn1 = Attention(w["attn1"], queryDim: dim, heads: heads, dimHead: dimHead)
+        attn1 = MultiHeadAttention(w["attn1"], queryDim: dim, heads: heads, dimHead: dimHead)
         norm2 = LayerNorm(w["norm2"], dim: dim)
-        attn2 = Attention(w["attn2"], queryDim: dim, crossAttentionDim: crossAttentionDim, heads: heads, dimHead: dimHead)
+        attn2 = MultiHeadAttention(w["attn2"], queryDim: dim, crossAttentionDim: crossAttentionDim, heads: heads, dimHead: dimHead)
         norm3 = LayerNorm(w["norm3"], dim: dim)
-        ff = FeedForward(w["ff"], dim: dim)
+        ff = TransformerFeedForward(w["ff"], dim: dim)
     }
 
     /// x: [batch*frames, positions, C]; context: [batch, Lk, D] (each sample's first-frame embedding).

@@ -7,14 +7,14 @@ import Tensor
 struct TemporalResnetBlock {
     let norm1: GroupNorm
     let conv1: TemporalConv3d
-    let timeEmbProj: Linear?
+    let timeEmbProj: LinearLayer?
     let norm2: GroupNorm
     let conv2: TemporalConv3d
 
     init(_ w: WeightScope, channels: Int, tembChannels: Int?, eps: Float) {
         norm1 = GroupNorm(w["norm1"], channels: channels, eps: eps)
         conv1 = TemporalConv3d(w["conv1"], in: channels, out: channels)
-        timeEmbProj = tembChannels.map { Linear(w["time_emb_proj"], in: $0, out: channels) }
+        timeEmbProj = tembChannels.map { LinearLayer(w["time_emb_proj"], in: $0, out: channels) }
         norm2 = GroupNorm(w["norm2"], channels: channels, eps: eps)
         conv2 = TemporalConv3d(w["conv2"], in: channels, out: channels)
     }

@@ -7,28 +7,28 @@ import Tensor
 /// TemporalBasicTransformerBlock, and an AlphaBlender mix; `proj_out`; residual.
 struct TransformerSpatioTemporalModel {
     let norm: GroupNorm
-    let projIn: Linear
+    let projIn: LinearLayer
     let transformerBlocks: [BasicTransformerBlock]
     let temporalTransformerBlocks: [TemporalBasicTransformerBlock]
-    let timePosEmbed: TimestepEmbedding
+    let timePosEmbed: EmbeddingMLP
     let timeMixer: AlphaBlender
-    let projOut: Linear
+    let projOut: LinearLayer
     let channels: Int
 
     init(_ w: WeightScope, heads: Int, headDim: Int, inChannels: Int, layers: Int, crossAttentionDim: Int) {
         let inner = heads * headDim
         channels = inChannels
         norm = GroupNorm(w["norm"], channels: inChannels, eps: 1e-6)
-        projIn = Linear(w["proj_in"], in: inChannels, out: inner)
+        projIn = LinearLayer(w["proj_in"], in: inChannels, out: inner)
         transformerBlocks = (0..<layers).map {
             BasicTransformerBlock(w["transformer_blocks"][$0], dim: inner, heads: heads, dimHead: headDim, crossAttentionDim: crossAttentionDim)
         }
         temporalTransformerBlocks = (0..<layers).map {
             TemporalBasicTransformerBlock(w["temporal_transformer_blocks"][$0], dim: inner, heads: heads, dimHead: headDim, crossAttentionDim: crossAttentionDim)
         }
-        timePosEmbed = TimestepEmbedding(w["time_pos_embed"], in: inChannels, timeEmbedDim: inChannels * 4, outDim: inChannels)
+        timePosEmbed = EmbeddingMLP(w["time_pos_embed"], in: inChannels, timeEmbedDim: inChannels * 4, outDim: inChannels)
         timeMixer = AlphaBlender(w["time_mixer"])
-        projOut = Linear(w["proj_out"], in: inner, out: inChannels)
+        projOut = LinearLayer(w["proj_out"], in: inner, out: inChannels)
     }
 
     /// x [batch*frames, C, H, W]; context [batch*frames, Lk, D] (the image embedding repeated per frame).

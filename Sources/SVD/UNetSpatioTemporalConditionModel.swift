@@ -10,8 +10,8 @@ import Tensor
 public struct UNetSpatioTemporalConditionModel {
     public let config: UNetConfig
     let convIn: Conv2d
-    let timeEmbedding: TimestepEmbedding
-    let addEmbedding: TimestepEmbedding
+    let timeEmbedding: EmbeddingMLP
+    let addEmbedding: EmbeddingMLP
     let downBlocks: [UNetDownBlock]
     let midBlock: UNetMidBlock
     let upBlocks: [UNetUpBlock]
@@ -30,8 +30,8 @@ public struct UNetSpatioTemporalConditionModel {
         let tembChannels = channels[0] * 4
 
         convIn = Conv2d(w["conv_in"], in: config.inChannels, out: channels[0], kernel: 3, padding: 1)
-        timeEmbedding = TimestepEmbedding(w["time_embedding"], in: channels[0], timeEmbedDim: tembChannels)
-        addEmbedding = TimestepEmbedding(w["add_embedding"], in: config.projectionClassEmbeddingsInputDim, timeEmbedDim: tembChannels)
+        timeEmbedding = EmbeddingMLP(w["time_embedding"], in: channels[0], timeEmbedDim: tembChannels)
+        addEmbedding = EmbeddingMLP(w["add_embedding"], in: config.projectionClassEmbeddingsInputDim, timeEmbedDim: tembChannels)
 
         var down: [UNetDownBlock] = []
         var output = channels[0]
@@ -68,11 +68,15 @@ public struct UNetSpatioTemporalConditionModel {
     /// Batches whose latent positions (batch x frames x h x w) exceed this run one sample at a
     /// time (same result: every op is per sample), halving the activation memory of the guidance
     /// batch at full size (2 x 25 x 72 x 128 = 460,800 positions) at no cost in GEMM width.
-    nonisolated(unsafe) public static var splitBatchAbove = 1 << 18
+    public static var splitBatchAbove: Int {
+        get { splitBatchAboveKnob.value }
+        set { splitBatchAboveKnob.value = newValue }
+    }
+    private static let splitBatchAboveKnob = Locked(1 << 18)
 
     public func callAsFunction(_ sample: Tensor, timestep: Float, encoderHiddenStates: Tensor, addedTimeIds: Tensor) -> Tensor {
         precondition(sample.rank == 5, "sample must be [batch, frames, channels, height, width]")
-        let batch = sample.shape[0], frames = sample.shape[1]
+        let batch = sample.shape[0]
         if batch > 1 && sample.count / sample.shape[2] > Self.splitBatchAbove {
             let outputs = (0..<batch).map { i in
                 forward(slice(sample, axis: 0, range: i..<(i + 1)), timestep: timestep,

@@ -48,7 +48,8 @@ public func naiveAttention(query: Tensor, key: Tensor, value: Tensor, heads: Int
                     for b in 0..<p.batch {
                         for h in 0..<p.heads {
                             Attention.block(p, batch: b, head: h, rows: 0..<p.lq, q: qp.baseAddress!, k: kp.baseAddress!,
-                                            v: vp.baseAddress!, o: op.baseAddress!, scores: scores, parallelSoftmax: false)
+                                            v: vp.baseAddress!, o: op.baseAddress!, scores: scores, parallelSoftmax: false,
+                                            precision: ComputePrecision.current)
                         }
                     }
                 }
@@ -91,7 +92,11 @@ public enum Attention {
     /// Query rows per block (tuning knob for benchmarks and tests; set it before running ops,
     /// not while they run). 128 measured as fast as 256 and faster than 512 (see above) with
     /// half the scratch.
-    nonisolated(unsafe) public static var blockRows = 128
+    public static var blockRows: Int {
+        get { blockRowsKnob.value }
+        set { blockRowsKnob.value = newValue }
+    }
+    private static let blockRowsKnob = Locked(128)
 
     /// How the (batch, head, query block) work items are scheduled.
     public enum Schedule: Sendable {
@@ -101,7 +106,11 @@ public enum Attention {
         case serialItems
     }
     /// Forces a schedule (benchmarks and tests); nil chooses automatically.
-    nonisolated(unsafe) public static var schedule: Schedule? = nil
+    public static var schedule: Schedule? {
+        get { scheduleKnob.value }
+        set { scheduleKnob.value = newValue }
+    }
+    private static let scheduleKnob = Locked<Schedule?>(nil)
 
     /// OpenBLAS 0.3.21 runs an sgemm single-threaded up to this `m*n*k` (interface/gemm.c:
     /// SMP_THRESHOLD_MIN 65536 times GEMM_MULTITHREAD_THRESHOLD 4).
@@ -133,14 +142,15 @@ public enum Attention {
     /// (`rows.count x lk`), row softmax, `O = P V` written into the head's columns of `o`.
     static func block(_ p: Problem, batch b: Int, head h: Int, rows: Range<Int>,
                       q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>,
-                      o: UnsafeMutablePointer<Float>, scores: UnsafeMutablePointer<Float>, parallelSoftmax: Bool) {
+                      o: UnsafeMutablePointer<Float>, scores: UnsafeMutablePointer<Float>, parallelSoftmax: Bool,
+                      precision: ComputePrecision) {
         let ld = p.channels
         let m = rows.count
         let qBase = q + (b * p.lq + rows.lowerBound) * ld + h * p.headDim
         let kBase = k + b * p.lk * ld + h * p.headDim
         let vBase = v + b * p.lk * ld + h * p.headDim
         let oBase = o + (b * p.lq + rows.lowerBound) * ld + h * p.headDim
-        BLAS.sgemm(transB: true, m: m, n: p.lk, k: p.headDim, alpha: p.scale,
+        GEMM.multiply(precision: precision, transB: true, m: m, n: p.lk, k: p.headDim, alpha: p.scale,
                    a: qBase, lda: ld, b: kBase, ldb: ld, c: scores, ldc: p.lk)
         if parallelSoftmax {
             OpProfile.measure(.attention) { Parallel.forRanges(m, minChunk: max(1, 16_384 / p.lk)) { r in
@@ -149,7 +159,7 @@ public enum Attention {
         } else {
             Softmax.rows(scores, rows: m, cols: p.lk, stride: p.lk)
         }
-        BLAS.sgemm(m: m, n: p.headDim, k: p.lk, a: scores, lda: p.lk, b: vBase, ldb: ld, c: oBase, ldc: ld)
+        GEMM.multiply(precision: precision, m: m, n: p.headDim, k: p.lk, a: scores, lda: p.lk, b: vBase, ldb: ld, c: oBase, ldc: ld)
     }
 
     static func run(_ p: Problem, q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>,
@@ -157,6 +167,7 @@ public enum Attention {
         let blockRows = max(1, min(Attention.blockRows, p.lq))
         let blocks = (p.lq + blockRows - 1) / blockRows
         let items = p.batch * p.heads * blocks
+        let precision = ComputePrecision.current  // worker threads do not see the task-local value
         let schedule = Attention.schedule
             ?? (blockRows * p.lk * p.headDim <= openBLASSingleThreadLimit ? .parallelItems : .serialItems)
         switch schedule {
@@ -169,7 +180,7 @@ public enum Attention {
                     let bh = item / blocks
                     let lo = blk * blockRows
                     block(p, batch: bh / p.heads, head: bh % p.heads, rows: lo..<min(lo + blockRows, p.lq),
-                          q: q, k: k, v: v, o: o, scores: scores, parallelSoftmax: false)
+                          q: q, k: k, v: v, o: o, scores: scores, parallelSoftmax: false, precision: precision)
                 }
             } }
         case .serialItems:
@@ -180,7 +191,7 @@ public enum Attention {
                 let bh = item / blocks
                 let lo = blk * blockRows
                 block(p, batch: bh / p.heads, head: bh % p.heads, rows: lo..<min(lo + blockRows, p.lq),
-                      q: q, k: k, v: v, o: o, scores: scores, parallelSoftmax: true)
+                      q: q, k: k, v: v, o: o, scores: scores, parallelSoftmax: true, precision: precision)
             }
         }
     }

@@ -17,6 +17,8 @@ public enum BLAS {
 
     /// Row-major single-precision GEMM: C[m,n] = alpha * op(A) * op(B) + beta * C.
     /// `lda`, `ldb`, `ldc` default to the dense row strides of the operands as stored.
+    /// `counted`: the caller has already counted this product's FLOPs (see `GEMM`).
+    /// Model code calls `GEMM.multiply`, which honours the compute precision.
     @inlinable
     public static func sgemm(
         transA: Bool = false, transB: Bool = false,
@@ -25,11 +27,14 @@ public enum BLAS {
         a: UnsafePointer<Float>, lda: Int? = nil,
         b: UnsafePointer<Float>, ldb: Int? = nil,
         beta: Float = 0,
-        c: UnsafeMutablePointer<Float>, ldc: Int? = nil
+        c: UnsafeMutablePointer<Float>, ldc: Int? = nil,
+        counted: Bool = false
     ) {
         if m == 0 || n == 0 { return }
-        OpProfile.countGEMM(m: m, n: n, k: k)
-        if OpProfile.isCountOnly { return }
+        if !counted {
+            OpProfile.countGEMM(m: m, n: n, k: k)
+            if OpProfile.isCountOnly { return }
+        }
         let lda = lda ?? (transA ? m : k)
         let ldb = ldb ?? (transB ? k : n)
         let ldc = ldc ?? n

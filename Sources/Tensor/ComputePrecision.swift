@@ -16,8 +16,8 @@ public enum ComputePrecision: String, Sendable, CaseIterable, Codable {
     @TaskLocal public static var current: ComputePrecision = .f32
 }
 
-/// What a user asks for: `auto` picks bf16 where the CPU has native bf16 dot products
-/// (avx512_bf16 or AMX) and oneDNN may use them, f32 elsewhere.
+/// What a user asks for: `auto` picks bf16 where oneDNN runs bf16 products on native bf16 dot
+/// products (avx512_bf16 or AMX, unless `ONEDNN_MAX_CPU_ISA` caps the ISA below them), f32 elsewhere.
 public enum PrecisionSetting: String, Sendable, CaseIterable, Codable {
     case auto
     case f32
@@ -28,7 +28,7 @@ public enum PrecisionSetting: String, Sendable, CaseIterable, Codable {
         switch self {
         case .f32: return .f32
         case .bf16: return .bf16
-        case .auto: return CPUFeatures.hasNativeBF16 ? .bf16 : .f32
+        case .auto: return OneDNN.hasNativeBF16 ? .bf16 : .f32
         }
     }
 }

@@ -6,7 +6,11 @@ public enum Convolution {
 
     /// Output columns per GEMM below which images are batched into one GEMM (tuning knob; set
     /// before running ops, not while they run).
-    nonisolated(unsafe) public static var batchColumnsTarget = 1024
+    public static var batchColumnsTarget: Int {
+        get { batchColumnsTargetKnob.value }
+        set { batchColumnsTargetKnob.value = newValue }
+    }
+    private static let batchColumnsTargetKnob = Locked(1024)
 
     @inline(__always)
     static func ceilDiv(_ a: Int, _ b: Int) -> Int { a >= 0 ? (a + b - 1) / b : -((-a) / b) }
@@ -24,7 +28,27 @@ public enum Convolution {
         } }
     }
 
-    static func conv2d(_ x: Tensor, weight: Tensor, bias: Tensor?, stride: Int, padding: Int, columnBudget: Int) -> Tensor {
+    /// Output tiles (4x4 each, over all images) from which a 3x3 convolution runs as Winograd
+    /// F(4x4, 3x3) at f32; below it the 36 products are too narrow, and the weight transform
+    /// too large next to them, to beat im2col's one GEMM (`WinogradTimingTests`: at the UNet's
+    /// 8x8 level, 56 tiles, Winograd took 1.8x im2col's time; at 16x16, 224 tiles, 0.7-0.9x).
+    public static let winogradMinimumTiles = 128
+
+    /// Whether `algorithm` resolves to Winograd for this convolution.
+    static func usesWinograd(_ algorithm: ConvolutionAlgorithm, n: Int, h: Int, w: Int, kernel: (Int, Int),
+                             stride: Int, padding: Int) -> Bool {
+        guard kernel == (3, 3), stride == 1, padding == 1 else { return false }
+        switch algorithm {
+        case .im2col: return false
+        case .winograd: return true
+        case .automatic:
+            return ComputePrecision.current == .f32 && !OpProfile.isCountOnly
+                && n * ((h + 3) / 4) * ((w + 3) / 4) >= winogradMinimumTiles
+        }
+    }
+
+    static func conv2d(_ x: Tensor, weight: Tensor, bias: Tensor?, stride: Int, padding: Int, columnBudget: Int,
+                       algorithm: ConvolutionAlgorithm = .automatic) -> Tensor {
         precondition(x.rank == 4, "conv2d expects x [N, C, H, W], got \(x.shape)")
         precondition(weight.rank == 4, "conv2d expects weight [O, C, kh, kw], got \(weight.shape)")
         let (n, c, h, w) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
@@ -32,6 +56,13 @@ public enum Convolution {
         precondition(weight.shape[1] == c, "conv2d: weight \(weight.shape) does not take \(c) input channels")
         precondition(stride >= 1 && padding >= 0, "conv2d: stride \(stride), padding \(padding)")
         if let bias { precondition(bias.count == o, "conv2d: bias of \(bias.count) values for \(o) output channels") }
+        if usesWinograd(algorithm, n: n, h: h, w: w, kernel: (kh, kw), stride: stride, padding: padding) {
+            let out = WinogradConvolution.conv3x3(x, weight: weight, bias: bias, budget: columnBudget)
+            // FLOPs as the direct convolution counts them (what torch's flop counter reports).
+            let tiles = Double(n * ((h + 3) / 4) * ((w + 3) / 4))
+            OpProfile.addNominal(2 * Double(o * c) * (9 * Double(n * h * w) - 36 * tiles))
+            return out
+        }
         let ho = (h + 2 * padding - kh) / stride + 1
         let wo = (w + 2 * padding - kw) / stride + 1
         precondition(h + 2 * padding >= kh && w + 2 * padding >= kw, "conv2d: kernel \(kh)x\(kw) larger than padded input \(x.shape)")
@@ -56,7 +87,7 @@ public enum Convolution {
                     if group == 1 && kh == 1 && kw == 1 && stride == 1 && padding == 0 {
                         // Direct GEMM: out[n] [O, HW] = W [O, C] x[n] [C, HW].
                         for image in 0..<n {
-                            BLAS.sgemm(m: o, n: planeOut, k: c, a: wp, b: src + image * c * h * w,
+                            GEMM.multiply(m: o, n: planeOut, k: c, a: wp, b: src + image * c * h * w,
                                        beta: beta, c: dst + image * o * planeOut)
                         }
                         return
@@ -102,7 +133,7 @@ public enum Convolution {
                             } }
                             if let staged {
                                 // [O, images x plane] -> out[image] [O, plane], onto the bias.
-                                BLAS.sgemm(m: o, n: rowLength, k: k, a: wp, b: columns, c: staged, ldc: rowLength)
+                                GEMM.multiply(m: o, n: rowLength, k: k, a: wp, b: columns, c: staged, ldc: rowLength)
                                 OpProfile.measure(.copy) { Parallel.forRanges(images * o, minChunk: max(1, 16_384 / planeOut)) { range in
                                     for item in range {
                                         let j = item / o, oc = item % o
@@ -116,7 +147,7 @@ public enum Convolution {
                                     }
                                 } }
                             } else {
-                                BLAS.sgemm(m: o, n: bandCols, k: k, a: wp, b: columns, beta: beta,
+                                GEMM.multiply(m: o, n: bandCols, k: k, a: wp, b: columns, beta: beta,
                                            c: dst + first * o * planeOut + y0 * wo, ldc: planeOut)
                             }
                             y0 = y1
@@ -130,12 +161,27 @@ public enum Convolution {
     }
 }
 
+/// How `conv2d` computes a convolution.
+public enum ConvolutionAlgorithm: Sendable {
+    /// Winograd F(4x4, 3x3) for 3x3 stride-1 padding-1 convolutions at f32 precision with at
+    /// least `Convolution.winogradMinimumTiles` output tiles; im2col + GEMM otherwise.
+    case automatic
+    /// im2col + GEMM (one GEMM per image for 1x1 convolutions).
+    case im2col
+    /// Winograd F(4x4, 3x3); only for 3x3 stride-1 padding-1 convolutions (others use im2col).
+    case winograd
+}
+
 /// Mirrors torch.nn.functional.conv2d(x, weight, bias, stride, padding) for groups 1, dilation 1
 /// and symmetric zero padding: x [N, C, H, W], weight [O, C, kh, kw], bias [O] or nil, output
 /// [N, O, (H + 2p - kh) / s + 1, (W + 2p - kw) / s + 1]. 1x1 stride-1 convolutions are one GEMM
-/// per image; others go through an im2col buffer (allocated once per call, filled on all threads,
+/// per image; 3x3 "same" convolutions run as Winograd F(4x4, 3x3) (`WinogradConvolution`) at
+/// f32; others go through an im2col buffer (allocated once per call, filled on all threads,
 /// banded over output rows when it would exceed `im2colBudget` floats) and a GEMM per band.
+/// `im2colBudget` also bounds each of Winograd's two tile buffers.
 public func conv2d(_ x: Tensor, weight: Tensor, bias: Tensor?, stride: Int = 1, padding: Int = 0,
-                   im2colBudget: Int = Convolution.defaultColumnBudget) -> Tensor {
-    Convolution.conv2d(x, weight: weight, bias: bias, stride: stride, padding: padding, columnBudget: im2colBudget)
+                   im2colBudget: Int = Convolution.defaultColumnBudget,
+                   algorithm: ConvolutionAlgorithm = .automatic) -> Tensor {
+    Convolution.conv2d(x, weight: weight, bias: bias, stride: stride, padding: padding, columnBudget: im2colBudget,
+                       algorithm: algorithm)
 }

@@ -40,7 +40,7 @@ public func feedForwardGEGLU(_ x: Tensor, residual: inout Tensor, projWeight: Te
         var r0 = 0
         while r0 < rows {
             let n = min(chunk, rows - r0)
-            BLAS.sgemm(transB: true, m: n, n: inner2, k: dim, a: xs + r0 * dim, lda: dim, b: w1, ldb: dim, c: hidden, ldc: inner2)
+            GEMM.multiply(transB: true, m: n, n: inner2, k: dim, a: xs + r0 * dim, lda: dim, b: w1, ldb: dim, c: hidden, ldc: inner2)
             // GEGLU in place: hidden[r, 0..<inner] = (a + b1a) * gelu(gate + b1g); the output
             // bias b2 goes onto the residual rows in the same pass. Two loops per row, each with
             // one written pointer: one loop reading and writing both halves of the row is not
@@ -57,7 +57,7 @@ public func feedForwardGEGLU(_ x: Tensor, residual: inout Tensor, projWeight: Te
                     }
                 }
             }
-            BLAS.sgemm(transB: true, m: n, n: dimOut, k: inner, a: hidden, lda: inner2, b: w2, ldb: inner,
+            GEMM.multiply(transB: true, m: n, n: dimOut, k: inner, a: hidden, lda: inner2, b: w2, ldb: inner,
                        beta: 1, c: res + r0 * dimOut, ldc: dimOut)
             r0 += n
         }
@@ -67,5 +67,9 @@ public func feedForwardGEGLU(_ x: Tensor, residual: inout Tensor, projWeight: Te
 /// Tuning of `feedForwardGEGLU`.
 public enum FeedForwardGEGLU {
     /// Rows per chunk (set before running ops, not while they run).
-    nonisolated(unsafe) public static var chunkRows = 2048
+    public static var chunkRows: Int {
+        get { chunkRowsKnob.value }
+        set { chunkRowsKnob.value = newValue }
+    }
+    private static let chunkRowsKnob = Locked(2048)
 }

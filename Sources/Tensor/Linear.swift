@@ -23,7 +23,7 @@ public func linear(_ x: Tensor, weight: Tensor, bias: Tensor?) -> Tensor {
         } else {
             x.withUnsafeBufferPointer { xp in
                 weight.withUnsafeBufferPointer { wp in
-                    BLAS.sgemm(transB: true, m: rows, n: outFeatures, k: inFeatures,
+                    GEMM.multiply(transB: true, m: rows, n: outFeatures, k: inFeatures,
                                a: xp.baseAddress!, lda: inFeatures, b: wp.baseAddress!, ldb: inFeatures,
                                c: yBase, ldc: outFeatures)
                 }
@@ -73,7 +73,7 @@ public func linearAdd(_ x: Tensor, weight: Tensor, bias: Tensor?, to y: inout Te
         }
         x.withUnsafeBufferPointer { xp in
             weight.withUnsafeBufferPointer { wp in
-                BLAS.sgemm(transB: true, m: rows, n: outFeatures, k: inFeatures,
+                GEMM.multiply(transB: true, m: rows, n: outFeatures, k: inFeatures,
                            a: xp.baseAddress!, lda: inFeatures, b: wp.baseAddress!, ldb: inFeatures,
                            beta: 1, c: yBase, ldc: outFeatures)
             }
@@ -133,7 +133,7 @@ private func multiplyInto(_ c: UnsafeMutablePointer<Float>?, a: Tensor, b: Tenso
     }
     a.withUnsafeBufferPointer { ap in
         b.withUnsafeBufferPointer { bp in
-            BLAS.sgemm(transA: transposeA, transB: transposeB, m: m, n: n, k: k,
+            GEMM.multiply(transA: transposeA, transB: transposeB, m: m, n: n, k: k,
                        a: ap.baseAddress! + aOffset, b: bp.baseAddress! + bOffset, c: c)
         }
     }

@@ -14,7 +14,7 @@ import Foundation
 ///   most the forward's wall time. Work that worker threads do inside an op counts to that op.
 public enum OpProfile {
     public enum Category: Int, CaseIterable, Sendable {
-        case gemm, im2col, norm, attention, elementwise, activation, copy, widen
+        case gemm, im2col, norm, attention, elementwise, activation, copy, widen, pack
 
         public var name: String {
             switch self {
@@ -26,54 +26,74 @@ public enum OpProfile {
             case .activation: return "activation"
             case .copy: return "copy"
             case .widen: return "widen"
+            case .pack: return "pack"
             }
         }
     }
 
+    /// The profiler's state, behind one lock (the flags are read once per op, not per element).
+    @usableFromInline
+    struct State: Sendable {
+        var isCountingFLOPs = false
+        var isTiming = false
+        var isCountOnly = false
+        var flopTotal: Double = 0
+        var owner: UInt = 0
+        var totals = [UInt64](repeating: 0, count: Category.allCases.count)
+        var stack: [(category: Category, since: UInt64)] = []
+        var gemmShapes: [String: (calls: Int, seconds: Double, flops: Double)] = [:]
+    }
+
+    @usableFromInline
+    static let state = Locked(State())
+
     /// True while FLOPs are being counted.
-    nonisolated(unsafe) public private(set) static var isCountingFLOPs = false
+    public static var isCountingFLOPs: Bool { state.withLock { $0.isCountingFLOPs } }
     /// True while timers run.
-    nonisolated(unsafe) public private(set) static var isTiming = false
+    public static var isTiming: Bool { state.withLock { $0.isTiming } }
     /// True in count-only mode: GEMMs are counted but not computed (their outputs are left as
     /// they were), so the FLOPs of a model at any size can be counted in seconds.
-    nonisolated(unsafe) public private(set) static var isCountOnly = false
+    public static var isCountOnly: Bool { state.withLock { $0.isCountOnly } }
 
-    nonisolated(unsafe) private static var flopTotal: Double = 0
-    private static let lock = NSLock()
-    nonisolated(unsafe) private static var owner = pthread_self()
-    nonisolated(unsafe) private static var totals = [UInt64](repeating: 0, count: Category.allCases.count)
-    nonisolated(unsafe) private static var stack: [(category: Category, since: UInt64)] = []
+    /// The calling thread, as a number.
+    @usableFromInline
+    static func currentThread() -> UInt {
+        #if canImport(Darwin)
+        return UInt(bitPattern: pthread_self())
+        #else
+        return UInt(pthread_self())
+        #endif
+    }
 
     /// Starts counting FLOPs (and timing, with `timing: true`) from zero.
     public static func start(timing: Bool = false, countOnly: Bool = false) {
-        lock.lock()
-        flopTotal = 0
-        lock.unlock()
-        totals = [UInt64](repeating: 0, count: Category.allCases.count)
-        stack = []
-        gemmShapes = [:]
-        owner = pthread_self()
-        isTiming = timing
-        isCountOnly = countOnly
-        isCountingFLOPs = true
+        let owner = currentThread()
+        state.withLock { s in
+            s = State()
+            s.owner = owner
+            s.isTiming = timing
+            s.isCountOnly = countOnly
+            s.isCountingFLOPs = true
+        }
     }
 
     /// Stops counting and timing; the totals stay readable.
     public static func stop() {
-        isCountingFLOPs = false
-        isTiming = false
-        isCountOnly = false
+        state.withLock { s in
+            s.isCountingFLOPs = false
+            s.isTiming = false
+            s.isCountOnly = false
+        }
     }
 
     /// FLOPs counted since `start()`.
     public static var flops: Double {
-        lock.lock()
-        defer { lock.unlock() }
-        return flopTotal
+        state.withLock { $0.flopTotal }
     }
 
     /// Seconds per category since `start(timing: true)`.
     public static var seconds: [Category: Double] {
+        let totals = state.withLock { $0.totals }
         var out: [Category: Double] = [:]
         for c in Category.allCases { out[c] = Double(totals[c.rawValue]) / 1e9 }
         return out
@@ -82,25 +102,27 @@ public enum OpProfile {
     /// Adds 2 * m * n * k (one GEMM's multiply-adds, doubled).
     @inlinable
     public static func countGEMM(m: Int, n: Int, k: Int) {
-        if isCountingFLOPs { addFLOPs(2 * Double(m) * Double(n) * Double(k)) }
+        addFLOPs(2 * Double(m) * Double(n) * Double(k))
     }
 
     /// Adds FLOPs computed by direct loops or skipped by an exact shortcut (see the type's note).
     @inlinable
     public static func addNominal(_ flops: Double) {
-        if isCountingFLOPs { addFLOPs(flops) }
+        addFLOPs(flops)
     }
 
     @usableFromInline
     static func addFLOPs(_ f: Double) {
-        lock.lock()
-        flopTotal += f
-        lock.unlock()
+        state.withLock { s in
+            if s.isCountingFLOPs { s.flopTotal += f }
+        }
     }
 
     /// Per GEMM shape "m x n x k" (with "T" marks for transposed operands): calls, seconds and
     /// FLOPs, for GEMMs called on the timing thread (recorded only while timing).
-    nonisolated(unsafe) public private(set) static var gemmShapes: [String: (calls: Int, seconds: Double, flops: Double)] = [:]
+    public static var gemmShapes: [String: (calls: Int, seconds: Double, flops: Double)] {
+        state.withLock { $0.gemmShapes }
+    }
 
     /// Times one GEMM of the given shape (see `gemmShapes`).
     @inlinable
@@ -113,13 +135,16 @@ public enum OpProfile {
 
     @usableFromInline
     static func recordGEMM(m: Int, n: Int, k: Int, transA: Bool, transB: Bool, nanoseconds: UInt64) {
-        guard pthread_equal(pthread_self(), owner) != 0 else { return }
+        let thread = currentThread()
         let key = "\(m)\(transA ? "T" : "") x \(n)\(transB ? "T" : "") x \(k)"
-        var e = gemmShapes[key] ?? (0, 0, 0)
-        e.calls += 1
-        e.seconds += Double(nanoseconds) / 1e9
-        e.flops += 2 * Double(m) * Double(n) * Double(k)
-        gemmShapes[key] = e
+        state.withLock { s in
+            guard s.owner == thread else { return }
+            var e = s.gemmShapes[key] ?? (0, 0, 0)
+            e.calls += 1
+            e.seconds += Double(nanoseconds) / 1e9
+            e.flops += 2 * Double(m) * Double(n) * Double(k)
+            s.gemmShapes[key] = e
+        }
     }
 
     /// Runs `body`, attributing its wall time to `category` when timing (on the starting thread).
@@ -133,18 +158,23 @@ public enum OpProfile {
 
     @usableFromInline
     static func enter(_ category: Category) -> Bool {
-        guard pthread_equal(pthread_self(), owner) != 0 else { return false }
+        let thread = currentThread()
         let now = DispatchTime.now().uptimeNanoseconds
-        if let top = stack.last { totals[top.category.rawValue] += now - top.since }
-        stack.append((category, now))
-        return true
+        return state.withLock { s in
+            guard s.owner == thread else { return false }
+            if let top = s.stack.last { s.totals[top.category.rawValue] += now - top.since }
+            s.stack.append((category, now))
+            return true
+        }
     }
 
     @usableFromInline
     static func leave() {
         let now = DispatchTime.now().uptimeNanoseconds
-        let top = stack.removeLast()
-        totals[top.category.rawValue] += now - top.since
-        if !stack.isEmpty { stack[stack.count - 1].since = now }
+        state.withLock { s in
+            let top = s.stack.removeLast()
+            s.totals[top.category.rawValue] += now - top.since
+            if !s.stack.isEmpty { s.stack[s.stack.count - 1].since = now }
+        }
     }
 }

@@ -4,16 +4,19 @@ import Dispatch
 
 /// The runtime's thread count and its parallel loop, shared by every non-GEMM op and OpenBLAS.
 public enum Parallel {
-    nonisolated(unsafe) private static var threadCount = defaultThreadCount()
+    private static let threadCount = Locked(defaultThreadCount())
 
     /// Threads used by the runtime's own loops and by OpenBLAS.
-    public static var threads: Int { threadCount }
+    public static var threads: Int { threadCount.value }
 
-    /// Sets the thread count for both the runtime and OpenBLAS (`--threads N`).
+    /// Sets the thread count for both the runtime and OpenBLAS (`--threads N`): one setting for
+    /// the whole process, as OpenBLAS's is.
     public static func setThreads(_ n: Int) {
         precondition(n >= 1, "thread count must be at least 1")
-        threadCount = n
-        openblas_set_num_threads(Int32(n))
+        threadCount.withLock {
+            $0 = n
+            openblas_set_num_threads(Int32(n))
+        }
     }
 
     private static func defaultThreadCount() -> Int {
@@ -31,10 +34,16 @@ public enum Parallel {
             body(0..<count)
             return
         }
-        DispatchQueue.concurrentPerform(iterations: chunks) { c in
-            let start = count * c / chunks
-            let end = count * (c + 1) / chunks
-            if start < end { body(start..<end) }
+        // `body` writes disjoint ranges of buffers it captured (its callers' contract), and
+        // concurrentPerform returns only when every chunk is done, so handing it to the worker
+        // threads cannot outlive or race with the caller.
+        withoutActuallyEscaping(body) { body in
+            let work = ParallelBody(body: body)
+            DispatchQueue.concurrentPerform(iterations: chunks) { c in
+                let start = count * c / chunks
+                let end = count * (c + 1) / chunks
+                if start < end { work.body(start..<end) }
+            }
         }
     }
 
@@ -45,5 +54,16 @@ public enum Parallel {
         forRanges(count, minChunk: 1) { range in
             for i in range { body(i) }
         }
+    }
+}
+
+/// A loop body handed to `Parallel`'s worker threads for the duration of one parallel loop.
+@usableFromInline
+struct ParallelBody: @unchecked Sendable {
+    @usableFromInline let body: (Range<Int>) -> Void
+
+    @usableFromInline
+    init(body: @escaping (Range<Int>) -> Void) {
+        self.body = body
     }
 }

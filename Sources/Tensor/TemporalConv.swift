@@ -68,7 +68,7 @@ public func temporalConv3d(_ x: Tensor, frames: Int, weight: Tensor, bias: Tenso
                         let kLo = f == 0 ? 1 : 0
                         let kHi = f == frames - 1 ? 1 : 2
                         let image = b * frames + f
-                        BLAS.sgemm(m: o, n: spatial, k: (kHi - kLo + 1) * c,
+                        GEMM.multiply(m: o, n: spatial, k: (kHi - kLo + 1) * c,
                                    a: wp + kLo * c, lda: 3 * c,
                                    b: src + (image + kLo - 1) * c * spatial,
                                    beta: beta, c: dst + image * o * spatial)
@@ -125,7 +125,7 @@ enum TemporalConvolution {
                         }
                     }
                 } }
-                BLAS.sgemm(m: o, n: rowLength, k: k, a: wp, b: columns, c: staged, ldc: rowLength)
+                GEMM.multiply(m: o, n: rowLength, k: k, a: wp, b: columns, c: staged, ldc: rowLength)
                 OpProfile.measure(.copy) { Parallel.forRanges(count * o, minChunk: max(1, 16_384 / spatial)) { range in
                     for item in range {
                         let j = item / o, oc = item % o

@@ -53,72 +53,82 @@ public enum BufferPool {
     /// RSS, so it is kept well below the working set: 256 MiB by default (the f16 SVD-XT UNet
     /// forward at 14x256x256 peaked at 4.25 GiB with 1 GiB, over half of PyTorch fp32's 7.58 GiB),
     /// or `IMG2VID_BUFFER_POOL_MB` from the environment.
-    nonisolated(unsafe) public static var limitBytes: Int = {
+    public static var limitBytes: Int {
+        get { state.withLock { $0.limitBytes } }
+        set { state.withLock { $0.limitBytes = newValue } }
+    }
+
+    /// The pool's bookkeeping, behind one lock. Pointers are stored as addresses (the pool owns
+    /// the memory while it holds it).
+    private struct State: Sendable {
+        var limitBytes: Int
+        var free: [Int: [UInt]] = [:]
+        var order: [(bytes: Int, address: UInt)] = []
+        var heldBytes = 0
+    }
+
+    private static let state = Locked(State(limitBytes: {
         if let v = ProcessInfo.processInfo.environment["IMG2VID_BUFFER_POOL_MB"], let mb = Int(v), mb >= 0 { return mb << 20 }
         return 256 << 20
-    }()
-
-    private static let lock = NSLock()
-    nonisolated(unsafe) private static var free: [Int: [UnsafeMutableRawPointer]] = [:]
-    nonisolated(unsafe) private static var order: [(bytes: Int, pointer: UnsafeMutableRawPointer)] = []
-    nonisolated(unsafe) private static var heldBytes = 0
+    }()))
 
     /// Bytes currently held unused.
     public static var held: Int {
-        lock.lock()
-        defer { lock.unlock() }
-        return heldBytes
+        state.withLock { $0.heldBytes }
     }
 
     /// A 64-byte aligned buffer of `byteCount` bytes (uninitialised), from the pool when one of
     /// exactly that size is held. Give it back with `release`.
     public static func allocate(byteCount: Int) -> UnsafeMutableRawPointer {
         if byteCount >= minimumBytes {
-            lock.lock()
-            if var list = free[byteCount], let p = list.popLast() {
-                free[byteCount] = list.isEmpty ? nil : list
-                heldBytes -= byteCount
-                if let i = order.lastIndex(where: { $0.pointer == p }) { order.remove(at: i) }
-                lock.unlock()
-                return p
+            let reused: UInt? = state.withLock { s in
+                guard var list = s.free[byteCount], let address = list.popLast() else { return nil }
+                s.free[byteCount] = list.isEmpty ? nil : list
+                s.heldBytes -= byteCount
+                if let i = s.order.lastIndex(where: { $0.address == address }) { s.order.remove(at: i) }
+                return address
             }
-            lock.unlock()
+            if let reused, let p = UnsafeMutableRawPointer(bitPattern: reused) { return p }
         }
         return UnsafeMutableRawPointer.allocate(byteCount: byteCount, alignment: 64)
     }
 
     /// Returns a buffer from `allocate` (or any 64-byte aligned allocation of `byteCount` bytes).
     public static func release(_ p: UnsafeMutableRawPointer, byteCount: Int) {
-        guard byteCount >= minimumBytes, byteCount <= limitBytes else {
+        let address = UInt(bitPattern: p)
+        let evicted: [UInt]? = state.withLock { s in
+            guard byteCount >= minimumBytes, byteCount <= s.limitBytes else { return nil }
+            var evicted: [UInt] = []
+            while s.heldBytes + byteCount > s.limitBytes, !s.order.isEmpty {
+                let old = s.order.removeFirst()
+                if var list = s.free[old.bytes], let i = list.firstIndex(of: old.address) {
+                    list.remove(at: i)
+                    s.free[old.bytes] = list.isEmpty ? nil : list
+                }
+                s.heldBytes -= old.bytes
+                evicted.append(old.address)
+            }
+            s.free[byteCount, default: []].append(address)
+            s.order.append((byteCount, address))
+            s.heldBytes += byteCount
+            return evicted
+        }
+        guard let evicted else {
             p.deallocate()
             return
         }
-        lock.lock()
-        var evicted: [UnsafeMutableRawPointer] = []
-        while heldBytes + byteCount > limitBytes, !order.isEmpty {
-            let old = order.removeFirst()
-            if var list = free[old.bytes], let i = list.firstIndex(of: old.pointer) {
-                list.remove(at: i)
-                free[old.bytes] = list.isEmpty ? nil : list
-            }
-            heldBytes -= old.bytes
-            evicted.append(old.pointer)
-        }
-        free[byteCount, default: []].append(p)
-        order.append((byteCount, p))
-        heldBytes += byteCount
-        lock.unlock()
-        for e in evicted { e.deallocate() }
+        for e in evicted { UnsafeMutableRawPointer(bitPattern: e)?.deallocate() }
     }
 
     /// Returns every held buffer to the system.
     public static func drain() {
-        lock.lock()
-        let all = order
-        free = [:]
-        order = []
-        heldBytes = 0
-        lock.unlock()
-        for e in all { e.pointer.deallocate() }
+        let all = state.withLock { s -> [UInt] in
+            let all = s.order.map(\.address)
+            s.free = [:]
+            s.order = []
+            s.heldBytes = 0
+            return all
+        }
+        for e in all { UnsafeMutableRawPointer(bitPattern: e)?.deallocate() }
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Media
 import XCTest
 
 /// What one run of the `img2vid` binary did.
@@ -150,5 +151,16 @@ enum CLI {
         try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
         test.addTeardownBlock { try? FileManager.default.removeItem(at: url) }
         return url.path
+    }
+
+    /// Writes `input.png` into `folder`: a benign 64x64 gradient (red across, green down, blue 128).
+    static func gradientImage(in folder: String) throws -> String {
+        let image = (folder as NSString).appendingPathComponent("input.png")
+        var px = [UInt8](repeating: 0, count: 64 * 64 * 3)
+        for y in 0..<64 {
+            for x in 0..<64 { px[(y * 64 + x) * 3] = UInt8(x * 4); px[(y * 64 + x) * 3 + 1] = UInt8(y * 4); px[(y * 64 + x) * 3 + 2] = 128 }
+        }
+        try PNGWriter.write(RGBImage(width: 64, height: 64, pixels: px), to: image)
+        return image
     }
 }

@@ -11,12 +11,7 @@ final class ModerationCLITests: XCTestCase {
 
     override func setUpWithError() throws {
         dir = try CLI.temporaryFolder(self)
-        image = (dir as NSString).appendingPathComponent("input.png")
-        var px = [UInt8](repeating: 0, count: 64 * 64 * 3)
-        for y in 0..<64 {
-            for x in 0..<64 { px[(y * 64 + x) * 3] = UInt8(x * 4); px[(y * 64 + x) * 3 + 1] = UInt8(y * 4); px[(y * 64 + x) * 3 + 2] = 128 }
-        }
-        try PNGWriter.write(RGBImage(width: 64, height: 64, pixels: px), to: image)
+        image = try CLI.gradientImage(in: dir)
     }
 
     func path(_ name: String) -> String { (dir as NSString).appendingPathComponent(name) }

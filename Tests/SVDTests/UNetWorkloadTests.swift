@@ -54,7 +54,8 @@ final class UNetWorkloadTests: XCTestCase {
         defer { UNetSpatioTemporalConditionModel.splitBatchAbove = saved }
         UNetSpatioTemporalConditionModel.splitBatchAbove = 0
         let split = model(sample, timestep: 0.7, encoderHiddenStates: context, addedTimeIds: ids)
-        assertClose(split, batched, tolerance: 1e-6)
+        // Different GEMM shapes take different OpenBLAS blockings: 1.6e-6 with the Zen (AVX2) kernel.
+        assertClose(split, batched, tolerance: 4e-6)
     }
 
     func testFullSizeFLOPs() throws {
@@ -123,20 +124,6 @@ extension UNetWorkloadTests {
         }
         XCTAssertEqual(rows.count, shapes.count)
     }
-}
-
-/// Deterministic uniform test inputs in [-1, 1).
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> Float {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return Float((z ^ (z >> 31)) >> 40) / Float(1 << 23) - 1
-    }
-    mutating func tensor(_ shape: [Int]) -> Tensor { Tensor(shape: shape, scalars: (0..<shape.reduce(1, *)).map { _ in next() }) }
 }
 
 /// Every weight all zeros, borrowed from one read-only anonymous mapping (untouched pages read

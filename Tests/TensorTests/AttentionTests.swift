@@ -72,7 +72,8 @@ final class AttentionTests: XCTestCase {
                 let o = attention(query: q, key: k, value: v, heads: h)
                 XCTAssertEqual(o.shape, [b, lq, h * d])
                 let err = maxRelativeError(o, reference)
-                XCTAssertLessThanOrEqual(err, 1e-6, "shape \(i) \(schedule): \(err)")
+                // Blocked and whole-matrix GEMMs round differently: 1.1e-6 with OpenBLAS's Zen (AVX2) kernel.
+                XCTAssertLessThanOrEqual(err, 4e-6, "shape \(i) \(schedule): \(err)")
             }
         }
     }

@@ -3,14 +3,14 @@ import Tensor
 
 /// Mirrors diffusers' FeedForward with activation "geglu" and mult 4 (models/attention.py):
 /// `net.0.proj` Linear(dim, 2*inner) -> GEGLU (first half * GELU(second half)) -> `net.2` Linear(inner, dimOut).
-struct FeedForward {
-    let proj: Linear
-    let out: Linear
+struct TransformerFeedForward {
+    let proj: LinearLayer
+    let out: LinearLayer
 
     init(_ w: WeightScope, dim: Int, dimOut: Int? = nil, mult: Int = 4) {
         let inner = dim * mult
-        proj = Linear(w["net"][0]["proj"], in: dim, out: inner * 2)
-        out = Linear(w["net"][2], in: inner, out: dimOut ?? dim)
+        proj = LinearLayer(w["net"][0]["proj"], in: dim, out: inner * 2)
+        out = LinearLayer(w["net"][2], in: inner, out: dimOut ?? dim)
     }
 
     func callAsFunction(_ x: Tensor) -> Tensor {

@@ -3,20 +3,20 @@ import Tensor
 
 /// Mirrors diffusers' Attention (models/attention_processor.py) with AttnProcessor2_0 as the SVD
 /// UNet builds it: `to_q`, `to_k`, `to_v` without bias, `to_out.0` with bias, scale 1/sqrt(head dim).
-struct Attention {
-    let toQ: Linear
-    let toK: Linear
-    let toV: Linear
-    let toOut: Linear
+struct MultiHeadAttention {
+    let toQ: LinearLayer
+    let toK: LinearLayer
+    let toV: LinearLayer
+    let toOut: LinearLayer
     let heads: Int
 
     init(_ w: WeightScope, queryDim: Int, crossAttentionDim: Int? = nil, heads: Int, dimHead: Int) {
         let inner = heads * dimHead
         let kvDim = crossAttentionDim ?? queryDim
-        toQ = Linear(w["to_q"], in: queryDim, out: inner, bias: false)
-        toK = Linear(w["to_k"], in: kvDim, out: inner, bias: false)
-        toV = Linear(w["to_v"], in: kvDim, out: inner, bias: false)
-        toOut = Linear(w["to_out"][0], in: inner, out: queryDim)
+        toQ = LinearLayer(w["to_q"], in: queryDim, out: inner, bias: false)
+        toK = LinearLayer(w["to_k"], in: kvDim, out: inner, bias: false)
+        toV = LinearLayer(w["to_v"], in: kvDim, out: inner, bias: false)
+        toOut = LinearLayer(w["to_out"][0], in: inner, out: queryDim)
         self.heads = heads
     }
 

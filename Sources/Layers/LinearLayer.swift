@@ -1,8 +1,8 @@
 import Tensor
 
-/// Mirrors torch.nn.Linear: y = x W^T + b, weight [out, in] (`<key>.weight`, `<key>.bias`).
+/// A linear layer over checkpoint weights (mirrors torch.nn.Linear): y = x W^T + b, weight [out, in] (`<key>.weight`, `<key>.bias`).
 /// The weight stays in its stored dtype and is widened to f32 for each call.
-public struct Linear {
+public struct LinearLayer {
     public let weight: StoredTensor
     public let bias: StoredTensor?
     public var inFeatures: Int { weight.shape[1] }

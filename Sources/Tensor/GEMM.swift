@@ -1,0 +1,77 @@
+import Foundation
+
+/// Every matrix product of the runtime (linear layers, convolutions, attention), at the
+/// precision in force (`ComputePrecision.current`, read on the calling thread).
+///
+/// - f32: OpenBLAS sgemm.
+/// - bf16: both operands rounded to bfloat16 (round to nearest even), products accumulated in
+///   f32 (torch.autocast's bf16 matmul/conv). On CPUs with native bf16 dot products oneDNN's
+///   bf16 matmul runs it (brgemm avx512_core_bf16 / AMX, about twice sgemm's speed); elsewhere the
+///   same numbers are produced by rounding the operands to bf16 values held in f32 and calling
+///   sgemm (no faster than f32: `auto` never picks bf16 there).
+///   Products of at most `bf16MinimumMultiplyAdds` multiply-adds (temporal attention over
+///   frames, cross-attention to the image token) stay in f32: converting their operands costs
+///   more than the product, and f32 is the more accurate of the two.
+public enum GEMM {
+    /// Below this many multiply-adds (m*n*k) a product runs in f32 at any precision.
+    public static let bf16MinimumMultiplyAdds = 262_144
+
+    /// Row-major `C[m,n] = alpha op(A) op(B) + beta C`; `lda`, `ldb`, `ldc` default to the dense
+    /// row strides of the operands as stored (A is `[k, m]` when `transA`, B `[n, k]` when `transB`).
+    public static func multiply(
+        precision: ComputePrecision = ComputePrecision.current,
+        transA: Bool = false, transB: Bool = false,
+        m: Int, n: Int, k: Int,
+        alpha: Float = 1,
+        a: UnsafePointer<Float>, lda: Int? = nil,
+        b: UnsafePointer<Float>, ldb: Int? = nil,
+        beta: Float = 0,
+        c: UnsafeMutablePointer<Float>, ldc: Int? = nil
+    ) {
+        let lda = lda ?? (transA ? m : k)
+        let ldb = ldb ?? (transB ? k : n)
+        let ldc = ldc ?? n
+        guard precision == .bf16, m * n * k > bf16MinimumMultiplyAdds else {
+            return BLAS.sgemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha,
+                              a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+        }
+        if m == 0 || n == 0 { return }
+        OpProfile.countGEMM(m: m, n: n, k: k)
+        if OpProfile.isCountOnly { return }
+        // Operands as stored: A is aRows x aCols, B is bRows x bCols; packed densely.
+        let (aRows, aCols) = transA ? (k, m) : (m, k)
+        let (bRows, bCols) = transB ? (n, k) : (k, n)
+        if OneDNN.hasNativeBF16 {
+            let aBytes = aRows * aCols * 2, bBytes = bRows * bCols * 2
+            let pa = BufferPool.allocate(byteCount: aBytes).bindMemory(to: UInt16.self, capacity: aRows * aCols)
+            let pb = BufferPool.allocate(byteCount: bBytes).bindMemory(to: UInt16.self, capacity: bRows * bCols)
+            defer {
+                BufferPool.release(UnsafeMutableRawPointer(pa), byteCount: aBytes)
+                BufferPool.release(UnsafeMutableRawPointer(pb), byteCount: bBytes)
+            }
+            OpProfile.measure(.pack) {
+                BFloat16.pack(a, rows: aRows, cols: aCols, ld: lda, into: pa)
+                BFloat16.pack(b, rows: bRows, cols: bCols, ld: ldb, into: pb)
+            }
+            let done = OpProfile.measure(.gemm) {
+                OneDNN.gemmBF16(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha,
+                                a: pa, lda: aCols, b: pb, ldb: bCols, beta: beta, c: c, ldc: ldc)
+            }
+            if done { return }
+        }
+        // Emulation: the same bf16 operands, held as f32, through sgemm.
+        let aCount = aRows * aCols, bCount = bRows * bCols
+        let ra = BufferPool.allocate(byteCount: aCount * 4).bindMemory(to: Float.self, capacity: aCount)
+        let rb = BufferPool.allocate(byteCount: bCount * 4).bindMemory(to: Float.self, capacity: bCount)
+        defer {
+            BufferPool.release(UnsafeMutableRawPointer(ra), byteCount: aCount * 4)
+            BufferPool.release(UnsafeMutableRawPointer(rb), byteCount: bCount * 4)
+        }
+        OpProfile.measure(.pack) {
+            BFloat16.round(a, rows: aRows, cols: aCols, ld: lda, into: ra)
+            BFloat16.round(b, rows: bRows, cols: bCols, ld: ldb, into: rb)
+        }
+        BLAS.sgemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: ra, lda: aCols,
+                   b: rb, ldb: bCols, beta: beta, c: c, ldc: ldc, counted: true)
+    }
+}
