@@ -80,7 +80,7 @@ public struct APIServer: Sendable {
             return JSONResponse.ok(["status": "ready", "default_model": api.config.defaultModel])
         }
         router.get("/metrics") { _, _ in
-            let text = await api.metrics.render(store: api.store, runningNow: await api.pool.runningCount)
+            let text = await api.metrics.render(store: api.store, runningNow: await api.pool.runningCount, modelLoads: api.runner.modelLoadCount)
             return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                             body: .init(byteBuffer: ByteBuffer(string: text)))
         }

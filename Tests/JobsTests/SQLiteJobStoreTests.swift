@@ -83,6 +83,36 @@ final class SQLiteJobStoreTests: XCTestCase {
         XCTAssertEqual(v14, 3)
     }
 
+    /// `external_task_id` names one task per key: a repeat answers the first task (created false),
+    /// another key (or the keyless server) gets its own; concurrent repeats store one task.
+    func testExternalTaskIdIsIdempotentPerKey() async throws {
+        let store = try makeStore()
+        func external(_ id: String, key: String?) -> NewTask {
+            NewTask(id: id, keyId: key, externalTaskId: "order-7", input: TaskInput(modelName: "demo"), imagePath: "/x.png",
+                    policy: "none", callbackURL: nil)
+        }
+        let first = try await store.submit(external("t1", key: "alice"))
+        XCTAssertTrue(first.created)
+        let repeated = try await store.submit(external("t2", key: "alice"))
+        XCTAssertFalse(repeated.created)
+        XCTAssertEqual(repeated.task.id, "t1")
+        let bobs = try await store.submit(external("t3", key: "bob"))
+        XCTAssertTrue(bobs.created, "another key's id space")
+        let keyless = try await store.submit(external("t4", key: nil))
+        XCTAssertTrue(keyless.created)
+        let keylessAgain = try await store.submit(external("t5", key: nil))
+        XCTAssertEqual(keylessAgain.task.id, "t4")
+        let found = try await store.task(externalTaskId: "order-7", keyId: "bob")
+        XCTAssertEqual(found?.id, "t3")
+        let raced = try await withThrowingTaskGroup(of: Bool.self) { group in
+            for i in 0..<8 { group.addTask { try await store.submit(external("r\(i)", key: "carol")).created } }
+            return try await group.reduce(into: 0) { $0 += $1 ? 1 : 0 }
+        }
+        XCTAssertEqual(raced, 1, "one of eight racing submissions stores a task")
+        let total = try await store.tasks(keyId: nil, page: 1, pageSize: 50).total
+        XCTAssertEqual(total, 4)
+    }
+
     func testLeaseExpiryAndPerKeyConcurrency() async throws {
         let store = try makeStore()
         let (_, key) = KeyHasher.newKey(name: "k", policy: nil, maxConcurrent: 1, maxQueued: nil)
