@@ -113,6 +113,33 @@ final class SQLiteJobStoreTests: XCTestCase {
         XCTAssertEqual(total, 4)
     }
 
+    /// A key's unfinished-task limit holds under concurrent submissions: the count and the insert
+    /// are one transaction, so of ten racing submissions under a limit of three, three are stored.
+    func testUnfinishedLimitHoldsUnderConcurrentSubmissions() async throws {
+        let store = try makeStore()
+        let tasks = (0..<10).map { i -> NewTask in
+            var task = new("l\(i)", key: "dave")
+            task.unfinishedLimit = 3
+            return task
+        }
+        let stored = try await withThrowingTaskGroup(of: Bool.self) { group in
+            for task in tasks {
+                group.addTask {
+                    do { return try await store.submit(task).created } catch is UnfinishedLimitReached { return false }
+                }
+            }
+            return try await group.reduce(into: 0) { $0 += $1 ? 1 : 0 }
+        }
+        XCTAssertEqual(stored, 3)
+        let total = try await store.tasks(keyId: "dave", page: 1, pageSize: 50).total
+        XCTAssertEqual(total, 3)
+        // Another key is not counted against dave's limit.
+        var other = new("e1", key: "erin")
+        other.unfinishedLimit = 1
+        let created = try await store.submit(other).created
+        XCTAssertTrue(created)
+    }
+
     func testLeaseExpiryAndPerKeyConcurrency() async throws {
         let store = try makeStore()
         let (_, key) = KeyHasher.newKey(name: "k", policy: nil, maxConcurrent: 1, maxQueued: nil)
