@@ -66,7 +66,7 @@ let package = Package(
         .testTarget(name: "ArchitectureTests", dependencies: []),
         .testTarget(name: "Img2VidCLITests", dependencies: ["Media", "Tensor", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "JobsTests", dependencies: ["Jobs"]),
-        .testTarget(name: "ServerTests", dependencies: ["Jobs"], exclude: ["Fixtures"]),
+        .testTarget(name: "ServerTests", dependencies: ["Jobs", "TestSupport"], exclude: ["Fixtures"]),
     ],
     swiftLanguageModes: [.v6]
 )

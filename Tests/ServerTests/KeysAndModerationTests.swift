@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import XCTest
 #if canImport(Glibc)
 import Glibc
@@ -104,22 +105,10 @@ final class KeysAndModerationTests: ServerTestCase {
         XCTAssertEqual(server.stop(), 0)
     }
 
-    /// An exec scanner: reports TEST_FLAG with 0.9 when `condition` (shell) holds, else 0.1.
-    func writeScanner(_ dir: String, _ condition: String) throws -> String {
-        let script = dir + "/scan.sh"
-        try """
-            #!/bin/sh
-            if \(condition); then echo '{"detections": [{"label": "TEST_FLAG", "score": 0.9}]}'
-            else echo '{"detections": [{"label": "TEST_FLAG", "score": 0.1}]}'; fi
-            """.write(toFile: script, atomically: true, encoding: .utf8)
-        chmod(script, 0o755)
-        return script
-    }
-
     func testModerationAtSubmitAtOutputAndTheCheckEndpoint() throws {
         let dir = try Paths.temporaryFolder(self)
         // The prompt stage rejects a keyword list; the output stage's scanner flags every frame.
-        let scanner = try writeScanner(dir, #"[ "$IMG2VID_STAGE" = output ]"#)
+        let scanner = try ExecScanner.write(to: dir + "/scan.sh", condition: #"[ "$IMG2VID_STAGE" = output ]"#)
         let policy = dir + "/policy.json"
         try """
             {"audit_log": "audit.jsonl", "detectors": {"keywords": {"lists": {"TEST_FRUIT": ["purple banana"]}},

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import XCTest
 #if canImport(Glibc)
 import Glibc
@@ -71,18 +72,8 @@ enum ServerTestError: Error { case notStarted(String), timeout(String) }
 
 enum Paths {
     static func binary() throws -> String {
-        var folders: [URL] = []
-        if let exe = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") {
-            folders.append(URL(fileURLWithPath: exe).deletingLastPathComponent())
-        }
-        folders.append(URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent())
-        for bundle in Bundle.allBundles where bundle.bundlePath.hasSuffix(".xctest") {
-            folders.append(bundle.bundleURL.deletingLastPathComponent())
-        }
-        for folder in folders {
-            let candidate = folder.appendingPathComponent("img2vid").path
-            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
-        }
+        if let path = ProductsFolder.executable("img2vid") { return path }
+        let folders = ProductsFolder.candidates
         throw ServerTestError.notStarted("no img2vid executable beside the test bundle in \(folders.map(\.path)); run swift build first")
     }
 
