@@ -23,6 +23,12 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        // `img2vid serve` (issue 16): HTTP, graceful shutdown, the SQLite job store, /metrics.
+        .package(url: "https://github.com/hummingbird-project/hummingbird", exact: "2.28.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", exact: "2.13.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", exact: "7.10.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", exact: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.0.0"),
     ],
     targets: [
         .systemLibrary(name: "CBLAS", pkgConfig: "openblas"),
@@ -38,9 +44,22 @@ let package = Package(
         .target(name: "ConceptGuidance", dependencies: ["Tensor", "Layers", "Diffusion", "Encoders"], swiftSettings: hotLoopFlags),
         .target(name: "Moderation", dependencies: ["Tensor", "Layers", "Media", "Encoders"], swiftSettings: hotLoopFlags),
         .target(name: "Img2Vid", dependencies: ["Tensor", "Media", "Diffusion", "SVD", "Encoders", "ConceptGuidance", "Moderation"]),
+        // Tasks, the JobStore protocol and its SQLite store, webhooks, API keys (issue 16).
+        .target(name: "Jobs", dependencies: ["Img2Vid", "Moderation", "Media", .product(name: "GRDB", package: "GRDB.swift")],
+                swiftSettings: [.swiftLanguageMode(.v6)]),
+        // The HTTP task API (`img2vid serve`): routes, SSE, files, the web page, metrics.
+        .target(name: "Server", dependencies: [
+                    "Jobs", "Moderation",
+                    .product(name: "Hummingbird", package: "hummingbird"),
+                    .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                    .product(name: "Prometheus", package: "swift-prometheus"),
+                    .product(name: "HTTPTypes", package: "swift-http-types"),
+                ],
+                resources: [.copy("Resources")],
+                swiftSettings: [.swiftLanguageMode(.v6)]),
         .executableTarget(
             name: "Img2VidCLI",
-            dependencies: ["Img2Vid", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+            dependencies: ["Img2Vid", "Jobs", "Server", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         // Helpers shared by the test targets (fixtures, tensor and frame comparisons); not shipped.
         .target(name: "TestSupport", dependencies: ["Tensor"], path: "Tests/TestSupport"),
         .target(name: "SVDTestSupport", dependencies: ["SVD", "TestSupport"], path: "Tests/SVDTestSupport"),
@@ -54,6 +73,8 @@ let package = Package(
         .testTarget(name: "Img2VidTests", dependencies: ["Img2Vid", "SVD", "Diffusion", "Media", "Moderation", "Tensor"]),
         .testTarget(name: "ArchitectureTests", dependencies: []),
         .testTarget(name: "Img2VidCLITests", dependencies: ["Media", "Tensor", "TestSupport"], exclude: ["Fixtures"]),
+        .testTarget(name: "JobsTests", dependencies: ["Jobs"]),
+        .testTarget(name: "ServerTests", dependencies: ["Jobs", "TestSupport"], exclude: ["Fixtures"]),
     ],
     swiftLanguageModes: [.v6]
 )

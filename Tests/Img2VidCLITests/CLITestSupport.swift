@@ -1,5 +1,6 @@
 import Foundation
 import Media
+import TestSupport
 import XCTest
 
 /// What one run of the `img2vid` binary did.
@@ -21,20 +22,10 @@ struct CLIRun {
 enum CLI {
     /// The `img2vid` executable next to the running test bundle.
     static func executable() throws -> String {
-        var folders: [URL] = []
-        if let exe = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") {
-            folders.append(URL(fileURLWithPath: exe).deletingLastPathComponent())
+        guard let path = ProductsFolder.executable("img2vid") else {
+            throw CLIError.missing("img2vid executable in \(ProductsFolder.candidates.map(\.path))")
         }
-        folders.append(URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent())
-        for bundle in Bundle.allBundles where bundle.bundlePath.hasSuffix(".xctest") {
-            folders.append(bundle.bundleURL.deletingLastPathComponent())
-        }
-        folders.append(Bundle.main.bundleURL)
-        for folder in folders {
-            let candidate = folder.appendingPathComponent("img2vid").path
-            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
-        }
-        throw CLIError.missing("img2vid executable in \(folders.map(\.path))")
+        return path
     }
 
     /// `executable()` or a test failure that says how to get the binary.

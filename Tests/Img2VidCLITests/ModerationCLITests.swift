@@ -1,5 +1,6 @@
 import Foundation
 import Media
+import TestSupport
 import XCTest
 
 /// The moderation layer through the real binary: the three stages, every action, the audit log,
@@ -13,14 +14,7 @@ final class ModerationCLITests: CLIFolderTestCase {
 
     /// An exec scanner: reports TEST_FLAG with 0.9 where `condition` (shell) holds, else 0.1.
     func scanner(_ condition: String, name: String = "scan.sh") throws -> String {
-        let script = path(name)
-        try """
-            #!/bin/sh
-            if \(condition); then echo '{"detections": [{"label": "TEST_FLAG", "score": 0.9}]}'
-            else echo '{"detections": [{"label": "TEST_FLAG", "score": 0.1}]}'; fi
-            """.write(toFile: script, atomically: true, encoding: .utf8)
-        chmod(script, 0o755)
-        return script
+        try ExecScanner.write(to: path(name), condition: condition)
     }
 
     /// Writes a policy with an audit log and quarantine folder in the test folder.
