@@ -65,6 +65,8 @@ struct ServeCommand: ParsableCommand {
     @Option(help: "Seconds before the first webhook retry (doubled per attempt).")
     var webhookRetrySeconds = 1.0
 
+    @OptionGroup var storeOption: StoreOption
+
     @OptionGroup var runtime: RuntimeOptions
 
     func validate() throws {
@@ -111,8 +113,9 @@ struct ServeCommand: ParsableCommand {
         config.webhookMaxAttempts = webhookAttempts
         config.webhookBaseDelay = webhookRetrySeconds
         let publicURL = PublicURL(config)
-        let store = try SQLiteJobStore(path: (dataDir as NSString).appendingPathComponent("img2vid.sqlite"),
-                                       render: APIServer.renderer(publicURL: publicURL))
+        let store = try Self.wait { [storeOption] in
+            try await storeOption.open(dataDirectory: dataDir, render: APIServer.renderer(publicURL: publicURL))
+        }
         let hasKeys = try Self.wait { try await store.hasActiveKeys() }
         if !hasKeys {
             guard ServerConfiguration.isLoopback(host) else {
