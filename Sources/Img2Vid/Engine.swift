@@ -34,6 +34,14 @@ public final class Engine: Sendable {
 
     /// Starts a generation: one image in, one video file out.
     public func start(_ request: GenerationRequest, cancellation: CancellationFlag = CancellationFlag()) -> RunningRequest<GenerationResult> {
+        start(request, moderation: moderation, cancellation: cancellation)
+    }
+
+    /// Starts a generation under `moderation` instead of the engine's own layer (nil: none). A
+    /// server holds one engine (one model cache) and each API key its own policy: the request runs
+    /// under its key's layer, the models stay shared.
+    public func start(_ request: GenerationRequest, moderation: ModerationLayer?,
+                      cancellation: CancellationFlag = CancellationFlag()) -> RunningRequest<GenerationResult> {
         let precision = request.precision.resolved()
         return launch(precision: precision, cancellation: cancellation) { [self] context in
             let generator = VideoGenerator(request: request, precision: precision, context: context, models: pipeline(for:))
@@ -87,7 +95,12 @@ public final class Engine: Sendable {
     /// `GenerationError.rejected` when it would not. Without a moderation layer it only decodes the
     /// image (a generation would fail on an unreadable one).
     public func start(_ request: CheckRequest) -> RunningRequest<[ModerationDecision]> {
-        launch(precision: .f32, cancellation: CancellationFlag()) { [self] context in
+        start(request, moderation: moderation)
+    }
+
+    /// Starts a check under `moderation` instead of the engine's own layer (a server's per-key policy).
+    public func start(_ request: CheckRequest, moderation: ModerationLayer?) -> RunningRequest<[ModerationDecision]> {
+        launch(precision: .f32, cancellation: CancellationFlag()) { context in
             guard let moderation else {
                 _ = try InputImage.read(path: request.imagePath, maxPixels: request.maxInputPixels, hashing: false)
                 return []
@@ -123,6 +136,14 @@ public final class Engine: Sendable {
     }
 
     // MARK: Models
+
+    /// Loads the model of `key` into the cache ahead of any request (a server's `/readyz` turns
+    /// ready once its default model is in). Loads nothing when it is there already.
+    public func preload(_ key: ModelKey) async throws {
+        try await launch(precision: key.precision, cancellation: CancellationFlag()) { [self] _ in
+            _ = try pipeline(for: key)
+        }.value()
+    }
 
     /// The pipeline for `key` from the cache, loading it (once, however many requests ask) when
     /// it is not there. Called on a request's worker thread, inside its precision.

@@ -21,7 +21,7 @@ struct KeysCommand: ParsableCommand {
         }
     }
 
-    struct Add: ParsableCommand {
+    struct Add: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Create a key and print it once (only a salted hash is stored).",
             discussion: "Example: img2vid keys add alice --max-concurrent 1 --max-queued 4 --policy standard")
@@ -46,20 +46,20 @@ struct KeysCommand: ParsableCommand {
             if name.isEmpty || name.count > 64 { throw ValidationError("the name must be 1 to 64 characters") }
         }
 
-        func run() throws {
+        func run() async throws {
             let store = try location.store()
-            if let policy { _ = try ServeCommand.resolvePolicy(policy) }
+            if let policy { _ = try ServeCommand.resolvePolicy(policy, weightFolders: ModerationOptions().weightFolders()) }
             let (secret, key) = KeyHasher.newKey(name: name, policy: policy, maxConcurrent: maxConcurrent, maxQueued: maxQueued)
-            if try ServeCommand.wait({ try await store.keys() }).contains(where: { $0.name == name }) {
+            if try await store.keys().contains(where: { $0.name == name }) {
                 throw ValidationError("a key named \(name) exists already (img2vid keys list)")
             }
-            try ServeCommand.wait { try await store.addKey(key) }
+            try await store.addKey(key)
             print(secret)
             Console.note("key \(key.id) (\(name)) added; the line above is the only time it is shown")
         }
     }
 
-    struct List: ParsableCommand {
+    struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List keys (never the secrets).")
 
         @Flag(help: "One JSON array on stdout.")
@@ -67,9 +67,9 @@ struct KeysCommand: ParsableCommand {
 
         @OptionGroup var location: Location
 
-        func run() throws {
+        func run() async throws {
             let store = try location.store()
-            let keys = try ServeCommand.wait { try await store.keys() }
+            let keys = try await store.keys()
             if json {
                 let rows: [[String: Any]] = keys.map { k in
                     ["id": k.id, "name": k.name, "policy": k.policy ?? NSNull(), "max_concurrent": k.maxConcurrent ?? NSNull(),
@@ -87,7 +87,7 @@ struct KeysCommand: ParsableCommand {
         }
     }
 
-    struct Revoke: ParsableCommand {
+    struct Revoke: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Revoke a key by id or name (takes effect on the next request).")
 
         @Argument(help: "The key's id (key_...) or name.")
@@ -95,9 +95,9 @@ struct KeysCommand: ParsableCommand {
 
         @OptionGroup var location: Location
 
-        func run() throws {
+        func run() async throws {
             let store = try location.store()
-            guard try ServeCommand.wait({ try await store.revokeKey(key) }) else {
+            guard try await store.revokeKey(key) else {
                 throw ValidationError("no active key with id or name \(key)")
             }
             print("revoked \(key)")

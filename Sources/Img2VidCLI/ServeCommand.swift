@@ -9,7 +9,7 @@ import Glibc
 #endif
 
 /// `img2vid serve`: the HTTP task API (README "Serving over HTTP", docs/API.md).
-struct ServeCommand: ParsableCommand {
+struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "serve",
         abstract: "Serve the HTTP task API and the web page (submit, poll or stream progress, download).",
@@ -65,6 +65,11 @@ struct ServeCommand: ParsableCommand {
     @Option(help: "Seconds before the first webhook retry (doubled per attempt).")
     var webhookRetrySeconds = 1.0
 
+    @Option(help: ArgumentHelp(
+        "A folder of detector weights, searched for a policy's relative weight paths after the policy's folder and the installation's Weights/.",
+        discussion: "Default: $IMG2VID_WEIGHTS.", valueName: "path"))
+    var weightsDir: String?
+
     @OptionGroup var storeOption: StoreOption
 
     @OptionGroup var runtime: RuntimeOptions
@@ -75,7 +80,7 @@ struct ServeCommand: ParsableCommand {
         if webhookAttempts < 1 { throw ValidationError("--webhook-attempts must be at least 1") }
     }
 
-    func run() throws {
+    func run() async throws {
         runtime.apply()
         let dataDir = URL(fileURLWithPath: self.dataDir).standardizedFileURL.path
         try FileManager.default.createDirectory(atPath: dataDir, withIntermediateDirectories: true)
@@ -100,12 +105,16 @@ struct ServeCommand: ParsableCommand {
             throw ValidationError("no model: the demo model was not found and no --model NAME=PATH was given (or --default-model names none)")
         }
 
-        let policyPath = try Self.resolvePolicy(policy ?? ProcessInfo.processInfo.environment["IMG2VID_POLICY"] ?? "standard")
+        var moderationOptions = ModerationOptions()
+        moderationOptions.weightsDir = weightsDir
+        let weightFolders = moderationOptions.weightFolders()
+        let resolve: @Sendable (String) throws -> String = { try Self.resolvePolicy($0, weightFolders: weightFolders) }
+        let policyPath = try resolve(policy ?? ProcessInfo.processInfo.environment["IMG2VID_POLICY"] ?? "standard")
         let secret = try webhookSecret ?? ProcessInfo.processInfo.environment["IMG2VID_WEBHOOK_SECRET"] ?? Self.storedSecret(dataDir)
         _ = try WebhookSigner(secret: secret)
 
         let config0 = ServerConfiguration(host: host, port: port, dataDirectory: dataDir, models: modelMap, defaultModel: defaultName,
-                                          policy: policyPath, resolvePolicy: { try Self.resolvePolicy($0) }, slots: slots, webhookSecret: secret)
+                                          policy: policyPath, resolvePolicy: resolve, slots: slots, webhookSecret: secret)
         var config = config0
         config.maxBodyBytes = maxBodyBytes
         config.maxInputPixels = maxInputPixels
@@ -113,10 +122,8 @@ struct ServeCommand: ParsableCommand {
         config.webhookMaxAttempts = webhookAttempts
         config.webhookBaseDelay = webhookRetrySeconds
         let publicURL = PublicURL(config)
-        let store = try Self.wait { [storeOption] in
-            try await storeOption.open(dataDirectory: dataDir, render: APIServer.renderer(publicURL: publicURL))
-        }
-        let hasKeys = try Self.wait { try await store.hasActiveKeys() }
+        let store = try await storeOption.open(dataDirectory: dataDir, render: APIServer.renderer(publicURL: publicURL))
+        let hasKeys = try await store.hasActiveKeys()
         if !hasKeys {
             guard ServerConfiguration.isLoopback(host) else {
                 throw ValidationError("refusing to bind \(host) without API keys: anyone who can reach it could use it. "
@@ -125,10 +132,11 @@ struct ServeCommand: ParsableCommand {
             Console.note("no API keys in \(self.dataDir): serving \(host) only, without authentication (img2vid keys add NAME enables keys)")
         }
         if policyPath == "none" { Console.note("moderation is off (--policy none)") }
-        let runner = EngineTaskRunner(models: modelMap, defaultModel: defaultName)
+        // One engine for the process: every slot's task runs on it, so loaded models are reused.
+        let runner = EngineTaskRunner(models: modelMap, defaultModel: defaultName, engine: runtime.engine(), weightFolders: weightFolders)
         runner.warmUp()
         let server = try APIServer(config: config, store: store, runner: runner, publicURL: publicURL)
-        try Self.wait { try await server.run() }
+        try await server.run()
     }
 
     /// `$IMG2VID_MODEL`, else the bundled demo model beside the executable's checkout (as `generate` finds it).
@@ -145,11 +153,13 @@ struct ServeCommand: ParsableCommand {
 
     /// A policy name as `--policy` takes it, to a file path or "none"; the file must load, and its
     /// detectors too (missing weights fail here, at start, not on the first request).
-    static func resolvePolicy(_ name: String) throws -> String {
+    static func resolvePolicy(_ name: String, weightFolders: [String]) throws -> String {
         if name == "none" || name.isEmpty { return "none" }
         let path = try ModerationOptions.policyPath(name)
         do {
-            _ = try Moderator(policy: try ModerationPolicy.load(path: path))
+            var policy = try ModerationPolicy.load(path: path)
+            policy.weightFolders = weightFolders
+            _ = try Moderator(policy: policy)
         } catch {
             throw ValidationError("moderation policy \(name) (\(path)) cannot be used: \(GenerationError.wrap(error)). "
                                   + "Run Scripts/setup for the detector weights, or pass --policy none")
@@ -181,17 +191,5 @@ struct ServeCommand: ParsableCommand {
             throw ValidationError("another img2vid serve uses \(dataDir) (it holds \(path)); stop it or pick another --data-dir")
         }
         return fd
-    }
-
-    /// Runs async work from this synchronous command and waits for it.
-    static func wait<T>(_ body: @escaping () async throws -> T) throws -> T {
-        let semaphore = DispatchSemaphore(value: 0)
-        var result: Result<T, Error>!
-        Task.detached {
-            do { result = .success(try await body()) } catch { result = .failure(error) }
-            semaphore.signal()
-        }
-        semaphore.wait()
-        return try result.get()
     }
 }

@@ -58,6 +58,10 @@ struct WorkerCommand: AsyncParsableCommand {
     @Option(help: "Delete finished tasks (with their videos) this many days after they ended (0: keep).")
     var retentionDays = 0.0
 
+    @Option(help: ArgumentHelp("A folder of detector weights for the tasks' moderation policies.", discussion: "Default: $IMG2VID_WEIGHTS.",
+                               valueName: "path"))
+    var weightsDir: String?
+
     @Option(help: "Connections in this process's pool.")
     var poolSize = 4
 
@@ -88,7 +92,10 @@ struct WorkerCommand: AsyncParsableCommand {
         let render = APIServer.renderer(publicURL: PublicURL(config))
         let store = try await PostgresJobStore.open(location, settings: settings, render: render)
 
-        let runner = EngineTaskRunner(models: modelMap, defaultModel: defaultName)
+        var moderationOptions = ModerationOptions()
+        moderationOptions.weightsDir = weightsDir
+        let runner = EngineTaskRunner(models: modelMap, defaultModel: defaultName, engine: runtime.engine(),
+                                      weightFolders: moderationOptions.weightFolders())
         var poolSettings = WorkerPool.Settings(slots: slots, filesDirectory: (dataDir as NSString).appendingPathComponent("files"))
         poolSettings.leaseSeconds = leaseSeconds
         poolSettings.heartbeatSeconds = heartbeatSeconds

@@ -7,8 +7,18 @@
 /// attempt change nothing and answer false/nil.
 public protocol JobStore: Sendable {
     // MARK: Tasks
-    /// Stores a new `submitted` task, its first event and (with a callback) its first webhook.
-    func submit(_ task: NewTask) async throws -> TaskRecord
+    /// Stores a new `submitted` task, its first event and (with a callback) its first webhook, and
+    /// answers it with `created` true.
+    ///
+    /// Idempotent per caller on `external_task_id` (Kling's field for the caller's own id of a task):
+    /// when `task.externalTaskId` is set and the same key (`keyId`, nil for a server without keys)
+    /// already has a task with that id, nothing is stored and that task is answered with `created`
+    /// false, whatever its status. Two submissions racing with the same id store one task: the check
+    /// and the insert are one transaction (the PostgreSQL store: a unique index on
+    /// `(coalesce(key_id, ''), external_task_id)` and `ON CONFLICT DO NOTHING`).
+    func submit(_ task: NewTask) async throws -> (task: TaskRecord, created: Bool)
+    /// The task a key (nil: the keyless server) submitted with `externalTaskId`.
+    func task(externalTaskId: String, keyId: String?) async throws -> TaskRecord?
     func task(id: String) async throws -> TaskRecord?
     /// The succeeded task whose video has this file id.
     func task(fileId: String) async throws -> TaskRecord?

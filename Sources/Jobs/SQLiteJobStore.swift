@@ -93,6 +93,13 @@ public final class SQLiteJobStore: JobStore {
                 );
                 """)
         }
+        // external_task_id names one task per key (JobStore.submit); '' stands for "no key".
+        m.registerMigration("v2-external-task-id") { db in
+            try db.execute(sql: """
+                CREATE UNIQUE INDEX task_external ON task(COALESCE(key_id, ''), external_task_id)
+                    WHERE external_task_id IS NOT NULL;
+                """)
+        }
         return m
     }
 
@@ -100,25 +107,37 @@ public final class SQLiteJobStore: JobStore {
 
     // MARK: Tasks
 
-    public func submit(_ new: NewTask) async throws -> TaskRecord {
+    public func submit(_ new: NewTask) async throws -> (task: TaskRecord, created: Bool) {
         let now = Self.now()
         let task = TaskRecord(id: new.id, keyId: new.keyId, status: .submitted, externalTaskId: new.externalTaskId,
                               input: new.input, imagePath: new.imagePath, policy: new.policy, callbackURL: new.callbackURL,
                               createdAt: now, updatedAt: now)
         let input = try Self.json(task.input)
-        try await db.write { db in
+        return try await db.write { db in
+            if let external = new.externalTaskId, let existing = try Self.fetchTask(db, externalTaskId: external, keyId: new.keyId) {
+                return (existing, false)
+            }
             try db.execute(sql: """
                 INSERT INTO task (id, key_id, status, external_task_id, input, image_path, policy, callback_url, created_at, updated_at)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """, arguments: [task.id, task.keyId, task.status.rawValue, task.externalTaskId, input, task.imagePath,
                                  task.policy, task.callbackURL, now, now])
             try self.statusChanged(db, task)
+            return (task, true)
         }
-        return task
     }
 
     public func task(id: String) async throws -> TaskRecord? {
         try await db.read { db in try Self.fetchTask(db, id: id) }
+    }
+
+    public func task(externalTaskId: String, keyId: String?) async throws -> TaskRecord? {
+        try await db.read { db in try Self.fetchTask(db, externalTaskId: externalTaskId, keyId: keyId) }
+    }
+
+    static func fetchTask(_ db: Database, externalTaskId: String, keyId: String?) throws -> TaskRecord? {
+        try Row.fetchOne(db, sql: "SELECT * FROM task WHERE COALESCE(key_id, '') = ? AND external_task_id = ?",
+                         arguments: [keyId ?? "", externalTaskId]).map(Self.decodeTask)
     }
 
     public func task(fileId: String) async throws -> TaskRecord? {

@@ -1,3 +1,4 @@
+import Foundation
 import Moderation
 
 /// The narrow seam between the task queue and the engine: run one claimed task, reporting
@@ -80,7 +81,7 @@ public enum TaskRunError: Error, Sendable, CustomStringConvertible {
 
 /// Set by the worker when a cancel is requested; read by the runner between steps.
 public final class RunCancellation: @unchecked Sendable {
-    private let lock = NSLockShim()
+    private let lock = NSLock()
     private var flag = false
     private var handlers: [@Sendable () -> Void] = []
 

@@ -97,7 +97,10 @@ public final class PostgresJobStore: JobStore {
 
     // MARK: Tasks
 
-    public func submit(_ new: NewTask) async throws -> TaskRecord {
+    /// Idempotent per key on `external_task_id`: a unique index on `(COALESCE(key_id, ''),
+    /// external_task_id)` and `ON CONFLICT DO NOTHING` in one transaction, so two servers racing
+    /// with the same id store one task (the client retried on another server).
+    public func submit(_ new: NewTask) async throws -> (task: TaskRecord, created: Bool) {
         guard let image = FileManager.default.contents(atPath: new.imagePath) else { throw PostgresStoreError.missingFile(new.imagePath) }
         let now = Self.now()
         let input = try Self.json(new.input)
@@ -115,16 +118,21 @@ public final class PostgresJobStore: JobStore {
             if let task = try await Self.firstTask(rows) {
                 try await self.statusChanged(connection, task)
                 try await connection.query("SELECT pg_notify(\(Self.wakeChannel), \(task.id))", logger: logger)
-                return task
+                return (task, true)
             }
-            // A resubmission with the same external_task_id (the client retried on another server).
             if let external = new.externalTaskId, let existing = try await Self.firstTask(try await connection.query("""
                 SELECT \(unescaped: Self.columns) FROM task WHERE COALESCE(key_id, '') = \(new.keyId ?? "") AND external_task_id = \(external)
                 """, logger: logger)) {
-                return existing
+                return (existing, false)
             }
             throw PostgresStoreError.duplicateTask(new.id)
         }
+    }
+
+    public func task(externalTaskId: String, keyId: String?) async throws -> TaskRecord? {
+        try await Self.firstTask(try await client.query("""
+            SELECT \(unescaped: Self.columns) FROM task WHERE COALESCE(key_id, '') = \(keyId ?? "") AND external_task_id = \(externalTaskId)
+            """, logger: logger))
     }
 
     public func task(id: String) async throws -> TaskRecord? {

@@ -150,12 +150,16 @@ public struct APIServer: Sendable {
         } else {
             throw APIError.malformed("Content-Type: expected application/json or multipart/form-data, got \(contentType)")
         }
+        // A repeated external_task_id from the same caller answers the task it already made.
+        if let external = submission.externalTaskId, let existing = try await store.task(externalTaskId: external, keyId: key?.id) {
+            return Self.submitted(existing)
+        }
         guard runner.hasModel(submission.input.modelName) else {
             throw APIError.invalid("model_name", "no model named '\(submission.input.modelName)' (configured: \(config.models.keys.sorted().joined(separator: ", ")))")
         }
-        let image: InputImage
+        let image: SubmittedImage
         do {
-            image = try InputImage(bytes: submission.imageBytes, maxPixels: config.maxInputPixels)
+            image = try SubmittedImage(bytes: submission.imageBytes, maxPixels: config.maxInputPixels)
         } catch {
             switch error {
             case .tooManyPixels(let w, let h, let limit):
@@ -187,13 +191,23 @@ public struct APIServer: Sendable {
             metrics.rejected(stage: decisive.stage.rawValue)
             throw APIError.rejected(TaskModeration(decisive: decisive, policy: preflight.policySource, decisions: preflight.decisions))
         }
-        let task = try await store.submit(NewTask(id: taskId, keyId: key?.id, externalTaskId: submission.externalTaskId,
-                                                  input: submission.input, imagePath: imagePath, policy: policy,
-                                                  callbackURL: submission.callbackURL))
+        let (task, created) = try await store.submit(NewTask(id: taskId, keyId: key?.id, externalTaskId: submission.externalTaskId,
+                                                             input: submission.input, imagePath: imagePath, policy: policy,
+                                                             callbackURL: submission.callbackURL))
+        guard created else {
+            // Lost a race with the same external_task_id: the other submission's task stands.
+            try? FileManager.default.removeItem(atPath: imagePath)
+            return Self.submitted(task)
+        }
         metrics.submitted.increment()
         await pool.wake()
-        return JSONResponse.ok(["task_id": task.id, "task_status": task.status.rawValue, "created_at": task.createdAt,
-                                "updated_at": task.updatedAt, "task_info": ["external_task_id": task.externalTaskId ?? NSNull()] as [String: Any]])
+        return Self.submitted(task)
+    }
+
+    /// The answer to a submission (Kling's create-task `data`): the task's id, status and times.
+    static func submitted(_ task: TaskRecord) -> Response {
+        JSONResponse.ok(["task_id": task.id, "task_status": task.status.rawValue, "created_at": task.createdAt,
+                         "updated_at": task.updatedAt, "task_info": ["external_task_id": task.externalTaskId ?? NSNull()] as [String: Any]])
     }
 
     /// 429 (code 1303) when the key already has as many unfinished tasks as it may: max_concurrent
@@ -360,8 +374,8 @@ public struct APIServer: Sendable {
             }
         }
         let bytes = try SubmitRequest.decodeImage(encoded)
-        let image: InputImage
-        do { image = try InputImage(bytes: bytes, maxPixels: config.maxInputPixels) } catch {
+        let image: SubmittedImage
+        do { image = try SubmittedImage(bytes: bytes, maxPixels: config.maxInputPixels) } catch {
             switch error {
             case .tooManyPixels(let w, let h, let limit): throw APIError.invalid("image", "\(w)x\(h) is \(w * h) pixels, over the limit of \(limit)")
             case .unreadable(let reason): throw APIError.invalid("image", "not a readable PNG, JPEG or WebP image (\(reason))")

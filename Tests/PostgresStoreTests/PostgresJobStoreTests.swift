@@ -204,8 +204,12 @@ final class PostgresJobStoreTests: XCTestCase {
         let (store, _) = try await makeStore()
         let one = try await store.submit(new("x1", external: "order-7"))
         let again = try await store.submit(new("x2", external: "order-7"))
-        XCTAssertEqual(one.id, "x1")
-        XCTAssertEqual(again.id, "x1", "same external_task_id: the first task is answered")
+        XCTAssertEqual(one.task.id, "x1")
+        XCTAssertTrue(one.created)
+        XCTAssertEqual(again.task.id, "x1", "same external_task_id: the first task is answered")
+        XCTAssertFalse(again.created)
+        let found = try await store.task(externalTaskId: "order-7", keyId: nil)
+        XCTAssertEqual(found?.id, "x1")
         let total = try await store.tasks(keyId: nil, page: 1, pageSize: 10).total
         XCTAssertEqual(total, 1)
         try FileManager.default.removeItem(atPath: image)   // the worker's machine has no copy

@@ -2,7 +2,7 @@ import Media
 
 /// The submitted image, checked before a task exists: decodable as PNG, JPEG or WebP and within
 /// the pixel limit. The bytes are stored as sent.
-public struct InputImage: Sendable {
+public struct SubmittedImage: Sendable {
     public let bytes: [UInt8]
     public let width: Int
     public let height: Int
