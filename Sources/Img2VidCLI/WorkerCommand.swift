@@ -116,8 +116,8 @@ struct WorkerCommand: AsyncParsableCommand {
             }
         }
         let trap = ShutdownTrap { work.cancel() }
-        print("img2vid worker: running \(slots) slot(s) on \(location) (models: \(modelMap.keys.sorted().joined(separator: ", ")))")
-        fflush(stdout)
+        FileHandle.standardOutput.write(Data(
+            "img2vid worker: running \(slots) slot(s) on \(location) (models: \(modelMap.keys.sorted().joined(separator: ", ")))\n".utf8))
         await work.value
         withExtendedLifetime(trap) {}
         store.close()

@@ -243,7 +243,8 @@ public final class PostgresJobStore: JobStore {
             }
             return nil
         }
-        guard var (task, image) = claimed else { return nil }
+        guard let (claimedTask, image) = claimed else { return nil }
+        var task = claimedTask
         let ext = (task.imagePath as NSString).pathExtension
         task.imagePath = (scratch as NSString).appendingPathComponent("inputs/\(task.id)-\(task.attempt).\(ext.isEmpty ? "png" : ext)")
         try Self.writeAtomically(image, to: task.imagePath)
