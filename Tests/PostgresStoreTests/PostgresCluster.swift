@@ -81,20 +81,31 @@ final class PostgresCluster: @unchecked Sendable {
         try Self.shell(getuid() == 0 ? ["runuser", "-u", "postgres", "--"] + args : args, cwd: folder)
     }
 
+    /// Runs a command to its end (posix_spawn + waitpid), its output into a file. Not Foundation's
+    /// Process: `pg_ctl start` leaves a server running that inherits Process's own descriptors,
+    /// and Process would then wait for that server to end, too.
     @discardableResult
     static func shell(_ args: [String], cwd: String? = nil) throws -> String {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = args
-        if let cwd { p.currentDirectoryURL = URL(fileURLWithPath: cwd) }
-        let out = Pipe()
-        p.standardOutput = out
-        p.standardError = out
-        try p.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        let text = String(decoding: data, as: UTF8.self)
-        guard p.terminationStatus == 0 else { throw Failure.command(args.joined(separator: " "), p.terminationStatus, text) }
+        let outPath = NSTemporaryDirectory() + "img2vid-pg-out-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: outPath) }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, outPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        // In `cwd` (a folder the postgres user can enter) through sh, which glibc's spawn lacks.
+        let command = cwd.map { ["/usr/bin/env", "sh", "-c", "cd \"$0\" && exec \"$@\"", $0] + args } ?? ["/usr/bin/env"] + args
+        let argv = command.map { strdup($0) } + [nil]
+        defer { argv.forEach { free($0) } }
+        var pid: pid_t = 0
+        let rc = posix_spawn(&pid, "/usr/bin/env", &actions, nil, argv, environ)
+        guard rc == 0 else { throw Failure.command(args.joined(separator: " "), rc, "posix_spawn failed") }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        let text = (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? ""
+        let exitStatus = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+        guard exitStatus == 0 else { throw Failure.command(args.joined(separator: " "), exitStatus, text) }
         return text.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 

@@ -46,6 +46,12 @@ final class PostgresJobStoreTests: XCTestCase {
         return (store, db)
     }
 
+    /// A store on `url` with its own scratch folder (for starters racing each other).
+    static func open(_ url: String) async throws -> PostgresJobStore {
+        try await PostgresJobStore.open(try PostgresLocation(url: url), settings: .init(scratchDirectory: NSTemporaryDirectory() + "img2vid-pgrace-\(UUID().uuidString)"),
+                                        render: { _ in "{}" })
+    }
+
     func new(_ id: String, callback: String? = nil, external: String? = nil) -> NewTask {
         NewTask(id: id, keyId: nil, externalTaskId: external, input: TaskInput(modelName: "demo"), imagePath: image, policy: "none",
                 callbackURL: callback)
@@ -191,9 +197,12 @@ final class PostgresJobStoreTests: XCTestCase {
     func testMigrationsRunOnceUnderTwoConcurrentStarters() async throws {
         guard let cluster = Self.cluster else { throw XCTSkip("no PostgreSQL cluster") }
         let db = try cluster.createDatabase()
-        async let a = makeStore(database: db)
-        async let b = makeStore(database: db)
-        _ = try await (a, b)
+        let url = cluster.url(database: db)
+        async let a = Self.open(url)
+        async let b = Self.open(url)
+        let (first, second) = try await (a, b)
+        first.close()
+        second.close()
         XCTAssertEqual(try cluster.psql("SELECT COUNT(*) FROM img2vid_migration", database: db), "\(PostgresMigrator.migrations.count)")
         let (third, _) = try await makeStore(database: db)
         let applied = try await PostgresMigrator.migrate(third.client, logger: .init(label: "test"))
