@@ -51,7 +51,7 @@ struct KeysCommand: ParsableCommand {
 
         func run() async throws {
             let store = try await location.store()
-            if let policy { _ = try ServeCommand.resolvePolicy(policy, weightFolders: ModerationOptions().weightFolders()) }
+            if let policy { _ = try ServeCommand.resolvePolicy(policy, weightFolders: ModerationOptions.weightFolders(explicit: nil)) }
             let (secret, key) = KeyHasher.newKey(name: name, policy: policy, maxConcurrent: maxConcurrent, maxQueued: maxQueued)
             if try await store.keys().contains(where: { $0.name == name }) {
                 throw ValidationError("a key named \(name) exists already (img2vid keys list)")

@@ -50,6 +50,12 @@ struct ModerationOptions: ParsableArguments {
     /// installation's `Weights/` (found beside the executable's checkout), then `--weights-dir`,
     /// else `$IMG2VID_WEIGHTS`.
     func weightFolders() -> [String] {
+        Self.weightFolders(explicit: weightsDir)
+    }
+
+    /// The weight folders for an explicit `--weights-dir` (nil: `$IMG2VID_WEIGHTS`), for commands
+    /// without this option group (`keys`).
+    static func weightFolders(explicit weightsDir: String?) -> [String] {
         var folders: [String] = []
         var dir = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
         for _ in 0..<6 {

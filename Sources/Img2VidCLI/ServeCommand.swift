@@ -105,9 +105,7 @@ struct ServeCommand: AsyncParsableCommand {
             throw ValidationError("no model: the demo model was not found and no --model NAME=PATH was given (or --default-model names none)")
         }
 
-        var moderationOptions = ModerationOptions()
-        moderationOptions.weightsDir = weightsDir
-        let weightFolders = moderationOptions.weightFolders()
+        let weightFolders = ModerationOptions.weightFolders(explicit: weightsDir)
         let resolve: @Sendable (String) throws -> String = { try Self.resolvePolicy($0, weightFolders: weightFolders) }
         let policyPath = try resolve(policy ?? ProcessInfo.processInfo.environment["IMG2VID_POLICY"] ?? "standard")
         let secret = try webhookSecret ?? ProcessInfo.processInfo.environment["IMG2VID_WEBHOOK_SECRET"] ?? Self.storedSecret(dataDir)

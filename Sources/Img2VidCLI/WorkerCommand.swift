@@ -92,10 +92,8 @@ struct WorkerCommand: AsyncParsableCommand {
         let render = APIServer.renderer(publicURL: PublicURL(config))
         let store = try await PostgresJobStore.open(location, settings: settings, render: render)
 
-        var moderationOptions = ModerationOptions()
-        moderationOptions.weightsDir = weightsDir
         let runner = EngineTaskRunner(models: modelMap, defaultModel: defaultName, engine: runtime.engine(),
-                                      weightFolders: moderationOptions.weightFolders())
+                                      weightFolders: ModerationOptions.weightFolders(explicit: weightsDir))
         var poolSettings = WorkerPool.Settings(slots: slots, filesDirectory: (dataDir as NSString).appendingPathComponent("files"))
         poolSettings.leaseSeconds = leaseSeconds
         poolSettings.heartbeatSeconds = heartbeatSeconds

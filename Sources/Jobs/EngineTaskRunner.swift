@@ -48,6 +48,7 @@ public final class EngineTaskRunner: TaskRunner {
 
     public func isReady() async -> Bool { readiness.value }
     public func hasModel(_ modelName: String) -> Bool { models[modelName] != nil }
+    public var modelLoadCount: Int { engine.models.loadCount }
 
     public func run(_ job: RunJob, progress: @escaping @Sendable (TaskProgress) -> Void, cancellation: RunCancellation) async throws -> RunOutput {
         guard let modelPath = models[job.input.modelName] else { throw TaskRunError.invalid("model_name: no model named \(job.input.modelName)") }

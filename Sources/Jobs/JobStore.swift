@@ -16,6 +16,11 @@ public protocol JobStore: Sendable {
     /// false, whatever its status. Two submissions racing with the same id store one task: the check
     /// and the insert are one transaction (the PostgreSQL store: a unique index on
     /// `(coalesce(key_id, ''), external_task_id)` and `ON CONFLICT DO NOTHING`).
+    ///
+    /// With `task.unfinishedLimit`, the key's submitted + processing tasks are counted in the same
+    /// transaction as the insert, so concurrent submissions never exceed it: at the limit nothing
+    /// is stored and `UnfinishedLimitReached` is thrown (a repeated external_task_id is answered
+    /// first, limit or not). PostgreSQL: lock the key's row (`SELECT ... FOR UPDATE`) before counting.
     func submit(_ task: NewTask) async throws -> (task: TaskRecord, created: Bool)
     /// The task a key (nil: the keyless server) submitted with `externalTaskId`.
     func task(externalTaskId: String, keyId: String?) async throws -> TaskRecord?

@@ -117,6 +117,14 @@ public final class SQLiteJobStore: JobStore {
             if let external = new.externalTaskId, let existing = try Self.fetchTask(db, externalTaskId: external, keyId: new.keyId) {
                 return (existing, false)
             }
+            if let limit = new.unfinishedLimit, let key = new.keyId {
+                let rows = try Row.fetchAll(db, sql: """
+                    SELECT status, COUNT(*) AS n FROM task WHERE key_id = ? AND status IN ('submitted', 'processing') GROUP BY status
+                    """, arguments: [key])
+                let count = { (status: String) -> Int in rows.first { $0["status"] == status }?["n"] ?? 0 }
+                let processing = count("processing"), waiting = count("submitted")
+                if processing + waiting >= limit { throw UnfinishedLimitReached(processing: processing, waiting: waiting, limit: limit) }
+            }
             try db.execute(sql: """
                 INSERT INTO task (id, key_id, status, external_task_id, input, image_path, policy, callback_url, created_at, updated_at)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)

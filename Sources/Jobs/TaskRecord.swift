@@ -65,9 +65,13 @@ public struct NewTask: Sendable {
     public var imagePath: String
     public var policy: String
     public var callbackURL: String?
+    /// The most unfinished (submitted + processing) tasks the key may have, this one included
+    /// (max_concurrent + max_queued); nil for no limit. The store checks it in the insert's transaction.
+    public var unfinishedLimit: Int?
 
     public init(id: String, keyId: String?, externalTaskId: String?, input: TaskInput, imagePath: String, policy: String,
-                callbackURL: String?) {
+                callbackURL: String?, unfinishedLimit: Int? = nil) {
+        self.unfinishedLimit = unfinishedLimit
         self.id = id
         self.keyId = keyId
         self.externalTaskId = externalTaskId

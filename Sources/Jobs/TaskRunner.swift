@@ -15,6 +15,9 @@ public protocol TaskRunner: Sendable {
     func hasModel(_ modelName: String) -> Bool
     /// Ready to run (the default model loaded).
     func isReady() async -> Bool
+    /// Models loaded since start (`/metrics`): a loaded model is kept for later tasks, so this
+    /// stays at one per model while the cache holds them.
+    var modelLoadCount: Int { get }
 }
 
 /// One task, as the runner needs it.

@@ -29,6 +29,8 @@ public final class PostgresJobStore: JobStore {
     public typealias Renderer = @Sendable (TaskRecord) -> String
 
     public static let wakeChannel = "img2vid_task"
+    /// First key of the per-API-key advisory locks of `submit` ("i2vk").
+    static let keyLockSpace: Int32 = 0x6932_766B
 
     public struct Settings: Sendable {
         /// Where claimed inputs and served videos are written out.
@@ -106,7 +108,24 @@ public final class PostgresJobStore: JobStore {
         let input = try Self.json(new.input)
         let ext = (new.imagePath as NSString).pathExtension
         let maxAttempts = settings.maxAttempts
-        return try await client.withTransaction(logger: logger) { connection in
+        return try await transaction { connection in
+            if let external = new.externalTaskId, let existing = try await Self.firstTask(try await connection.query("""
+                SELECT \(unescaped: Self.columns) FROM task WHERE COALESCE(key_id, '') = \(new.keyId ?? "") AND external_task_id = \(external)
+                """, logger: logger)) {
+                return (existing, false)
+            }
+            if let limit = new.unfinishedLimit, let key = new.keyId {
+                // One submitter of a key at a time counts and inserts (a transaction-level advisory
+                // lock on the key): racing servers cannot both see room for the last task.
+                try await connection.query("SELECT pg_advisory_xact_lock(\(Self.keyLockSpace), hashtext(\(key)))", logger: logger)
+                var processing = 0, waiting = 0
+                for try await (status, n) in try await connection.query("""
+                    SELECT status, COUNT(*) FROM task WHERE key_id = \(key) AND status IN ('submitted', 'processing') GROUP BY status
+                    """, logger: logger).decode((String, Int).self) {
+                    if status == "processing" { processing = n } else { waiting = n }
+                }
+                if processing + waiting >= limit { throw UnfinishedLimitReached(processing: processing, waiting: waiting, limit: limit) }
+            }
             let rows = try await connection.query("""
                 INSERT INTO task (id, key_id, status, external_task_id, input, image, image_ext, policy, callback_url, created_at,
                                   updated_at, max_attempts)
@@ -172,7 +191,7 @@ public final class PostgresJobStore: JobStore {
     }
 
     public func requestCancel(id: String) async throws -> TaskRecord? {
-        try await client.withTransaction(logger: logger) { connection in
+        try await transaction { connection in
             guard var task = try await Self.firstTask(try await connection.query(
                 "SELECT \(unescaped: Self.columns) FROM task WHERE id = \(id) FOR UPDATE", logger: logger)) else { return nil }
             switch task.status {
@@ -202,7 +221,7 @@ public final class PostgresJobStore: JobStore {
 
     public func claim(workerId: String, leaseSeconds: Double) async throws -> TaskRecord? {
         let scratch = settings.scratchDirectory
-        let claimed: (TaskRecord, Data)? = try await client.withTransaction(logger: logger) { connection in
+        let claimed: (TaskRecord, Data)? = try await transaction { connection in
             let now = Self.now()
             try await self.failExhausted(connection, now: now)
             var candidate: String?
@@ -266,7 +285,7 @@ public final class PostgresJobStore: JobStore {
     public func progress(id: String, attempt: Int, _ progress: TaskProgress) async throws -> Bool {
         let json = try Self.json(progress)
         let data = #"{"task_id":"\#(id)",\#(json.dropFirst())"#
-        let updated: Bool = try await client.withTransaction(logger: logger) { connection in
+        let updated: Bool = try await transaction { connection in
             let now = Self.now()
             var hit = false
             for try await _ in try await connection.query("""
@@ -307,7 +326,7 @@ public final class PostgresJobStore: JobStore {
             attemptOutcome = "cancelled"
         }
         let statusText = status.rawValue
-        let done: Bool = try await client.withTransaction(logger: logger) { connection in
+        let done: Bool = try await transaction { connection in
             let now = Self.now()
             let rows = try await connection.query("""
                 UPDATE task SET status = \(statusText), status_message = \(message), result_file_id = \(fileId), result = \(result),
@@ -338,7 +357,7 @@ public final class PostgresJobStore: JobStore {
     /// Start-up of a server: with many processes sharing the queue, only leases that already
     /// expired are released (a running task of another machine is left alone).
     public func requeueAbandoned() async throws -> Int {
-        try await client.withTransaction(logger: logger) { connection in
+        try await transaction { connection in
             let now = Self.now()
             try await self.failExhausted(connection, now: now)
             let rows = try await connection.query("""
@@ -452,7 +471,7 @@ public final class PostgresJobStore: JobStore {
     /// `recordAttempt` then sets the real next time.
     public func dueDeliveries(now: Int64, limit: Int) async throws -> [WebhookDelivery] {
         let hide = now + settings.deliveryLeaseMilliseconds
-        return try await client.withTransaction(logger: logger) { connection in
+        return try await transaction { connection in
             let rows = try await connection.query("""
                 SELECT \(unescaped: Self.deliveryColumns) FROM webhook_delivery WHERE state = 'pending' AND next_attempt_at <= \(now)
                 ORDER BY seq LIMIT \(limit) FOR UPDATE SKIP LOCKED
@@ -534,6 +553,16 @@ public final class PostgresJobStore: JobStore {
                 INSERT INTO webhook_delivery (id, task_id, url, body, next_attempt_at, created_at)
                 VALUES (\("msg_" + Self.token()), \(task.id), \(url), \(body), \(now), \(now))
                 """, logger: logger)
+        }
+    }
+
+    /// `client.withTransaction`, with the closure's own error thrown as itself (postgres-nio wraps
+    /// it in `PostgresTransactionError`), so `UnfinishedLimitReached` reaches the API as such.
+    private func transaction<Result>(_ body: (PostgresConnection) async throws -> sending Result) async throws -> sending Result {
+        do {
+            return try await client.withTransaction(logger: logger, body)
+        } catch let error as PostgresTransactionError {
+            throw error.closureError ?? error
         }
     }
 

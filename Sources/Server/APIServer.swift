@@ -80,7 +80,7 @@ public struct APIServer: Sendable {
             return JSONResponse.ok(["status": "ready", "default_model": api.config.defaultModel])
         }
         router.get("/metrics") { _, _ in
-            let text = await api.metrics.render(store: api.store, runningNow: await api.pool.runningCount)
+            let text = await api.metrics.render(store: api.store, runningNow: await api.pool.runningCount, modelLoads: api.runner.modelLoadCount)
             return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                             body: .init(byteBuffer: ByteBuffer(string: text)))
         }
@@ -191,9 +191,16 @@ public struct APIServer: Sendable {
             metrics.rejected(stage: decisive.stage.rawValue)
             throw APIError.rejected(TaskModeration(decisive: decisive, policy: preflight.policySource, decisions: preflight.decisions))
         }
-        let (task, created) = try await store.submit(NewTask(id: taskId, keyId: key?.id, externalTaskId: submission.externalTaskId,
+        let (task, created): (TaskRecord, Bool)
+        do {
+            (task, created) = try await store.submit(NewTask(id: taskId, keyId: key?.id, externalTaskId: submission.externalTaskId,
                                                              input: submission.input, imagePath: imagePath, policy: policy,
-                                                             callbackURL: submission.callbackURL))
+                                                             callbackURL: submission.callbackURL, unfinishedLimit: Self.unfinishedLimit(key)))
+        } catch let reached as UnfinishedLimitReached {
+            try? FileManager.default.removeItem(atPath: imagePath)
+            guard let key else { throw APIError.internalError("a limit without a key") }
+            throw try await overLimit(key, reached)
+        }
         guard created else {
             // Lost a race with the same external_task_id: the other submission's task stands.
             try? FileManager.default.removeItem(atPath: imagePath)
@@ -210,25 +217,35 @@ public struct APIServer: Sendable {
                          "updated_at": task.updatedAt, "task_info": ["external_task_id": task.externalTaskId ?? NSNull()] as [String: Any]])
     }
 
-    /// 429 (code 1303) when the key already has as many unfinished tasks as it may: max_concurrent
-    /// (processing at once) plus max_queued (waiting behind them; 0 when unset); max_queued alone
-    /// limits the unfinished tasks to it.
-    func checkLimits(_ key: APIKey) async throws {
-        let limit: Int
-        switch (key.maxConcurrent, key.maxQueued) {
-        case (nil, nil): return
-        case (let c?, let q): limit = c + (q ?? 0)
-        case (nil, let q?): limit = q
+    /// The most unfinished tasks a key may have: max_concurrent (processing at once) plus
+    /// max_queued (waiting behind them; 0 when unset); max_queued alone limits them to it; nil: no limit.
+    static func unfinishedLimit(_ key: APIKey?) -> Int? {
+        switch (key?.maxConcurrent, key?.maxQueued) {
+        case (nil, nil): return nil
+        case (let c?, let q): return c + (q ?? 0)
+        case (nil, let q?): return q
         }
+    }
+
+    /// 429 (code 1303) when the key already has as many unfinished tasks as it may. Checked early
+    /// (before any moderation work) and again by the store in the insert's transaction, which is
+    /// what holds under concurrent submissions.
+    func checkLimits(_ key: APIKey) async throws {
+        guard let limit = Self.unfinishedLimit(key) else { return }
         let counts = try await store.counts(keyId: key.id)
         let processing = counts[.processing] ?? 0, waiting = counts[.submitted] ?? 0
         guard processing + waiting >= limit else { return }
+        throw try await overLimit(key, UnfinishedLimitReached(processing: processing, waiting: waiting, limit: limit))
+    }
+
+    /// The 429 for a key at its limit, with a `Retry-After` from the running tasks' estimates.
+    func overLimit(_ key: APIKey, _ reached: UnfinishedLimitReached) async throws -> APIError {
         let (tasks, _) = try await store.tasks(keyId: key.id, page: 1, pageSize: 50)
         let eta = tasks.filter { $0.status == .processing }.compactMap { $0.progress?.etaSeconds }.min()
         let retry = max(1, Int((eta ?? 9).rounded(.up)) + 1)
-        throw APIError.overLimit("key \(key.name): \(processing) processing and \(waiting) waiting, the limit is \(limit) unfinished tasks "
-                                 + "(max_concurrent \(key.maxConcurrent.map(String.init) ?? "unset") + max_queued \(key.maxQueued.map(String.init) ?? "0")); "
-                                 + "retry after \(retry) s", retryAfter: retry)
+        return APIError.overLimit("key \(key.name): \(reached.processing) processing and \(reached.waiting) waiting, the limit is \(reached.limit) unfinished tasks "
+                                  + "(max_concurrent \(key.maxConcurrent.map(String.init) ?? "unset") + max_queued \(key.maxQueued.map(String.init) ?? "0")); "
+                                  + "retry after \(retry) s", retryAfter: retry)
     }
 
     func collect(_ request: Request) async throws -> [UInt8] {

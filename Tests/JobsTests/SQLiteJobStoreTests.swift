@@ -83,6 +83,63 @@ final class SQLiteJobStoreTests: XCTestCase {
         XCTAssertEqual(v14, 3)
     }
 
+    /// `external_task_id` names one task per key: a repeat answers the first task (created false),
+    /// another key (or the keyless server) gets its own; concurrent repeats store one task.
+    func testExternalTaskIdIsIdempotentPerKey() async throws {
+        let store = try makeStore()
+        func external(_ id: String, key: String?) -> NewTask {
+            NewTask(id: id, keyId: key, externalTaskId: "order-7", input: TaskInput(modelName: "demo"), imagePath: "/x.png",
+                    policy: "none", callbackURL: nil)
+        }
+        let first = try await store.submit(external("t1", key: "alice"))
+        XCTAssertTrue(first.created)
+        let repeated = try await store.submit(external("t2", key: "alice"))
+        XCTAssertFalse(repeated.created)
+        XCTAssertEqual(repeated.task.id, "t1")
+        let bobs = try await store.submit(external("t3", key: "bob"))
+        XCTAssertTrue(bobs.created, "another key's id space")
+        let keyless = try await store.submit(external("t4", key: nil))
+        XCTAssertTrue(keyless.created)
+        let keylessAgain = try await store.submit(external("t5", key: nil))
+        XCTAssertEqual(keylessAgain.task.id, "t4")
+        let found = try await store.task(externalTaskId: "order-7", keyId: "bob")
+        XCTAssertEqual(found?.id, "t3")
+        let raced = try await withThrowingTaskGroup(of: Bool.self) { group in
+            for i in 0..<8 { group.addTask { try await store.submit(external("r\(i)", key: "carol")).created } }
+            return try await group.reduce(into: 0) { $0 += $1 ? 1 : 0 }
+        }
+        XCTAssertEqual(raced, 1, "one of eight racing submissions stores a task")
+        let total = try await store.tasks(keyId: nil, page: 1, pageSize: 50).total
+        XCTAssertEqual(total, 4)
+    }
+
+    /// A key's unfinished-task limit holds under concurrent submissions: the count and the insert
+    /// are one transaction, so of ten racing submissions under a limit of three, three are stored.
+    func testUnfinishedLimitHoldsUnderConcurrentSubmissions() async throws {
+        let store = try makeStore()
+        let tasks = (0..<10).map { i -> NewTask in
+            var task = new("l\(i)", key: "dave")
+            task.unfinishedLimit = 3
+            return task
+        }
+        let stored = try await withThrowingTaskGroup(of: Bool.self) { group in
+            for task in tasks {
+                group.addTask {
+                    do { return try await store.submit(task).created } catch is UnfinishedLimitReached { return false }
+                }
+            }
+            return try await group.reduce(into: 0) { $0 += $1 ? 1 : 0 }
+        }
+        XCTAssertEqual(stored, 3)
+        let total = try await store.tasks(keyId: "dave", page: 1, pageSize: 50).total
+        XCTAssertEqual(total, 3)
+        // Another key is not counted against dave's limit.
+        var other = new("e1", key: "erin")
+        other.unfinishedLimit = 1
+        let created = try await store.submit(other).created
+        XCTAssertTrue(created)
+    }
+
     func testLeaseExpiryAndPerKeyConcurrency() async throws {
         let store = try makeStore()
         let (_, key) = KeyHasher.newKey(name: "k", policy: nil, maxConcurrent: 1, maxQueued: nil)

@@ -227,6 +227,32 @@ final class PostgresJobStoreTests: XCTestCase {
         XCTAssertEqual(FileManager.default.contents(atPath: path), Data([0x89, 0x50, 0x4E, 0x47, 1, 2, 3, 0, 255]))
     }
 
+    /// A key's unfinished-task limit under racing submissions through two processes' pools: of
+    /// ten, exactly three are stored (the count and the insert are one transaction under the
+    /// key's advisory lock).
+    func testUnfinishedLimitHoldsUnderConcurrentSubmissionsFromTwoServers() async throws {
+        let (a, db) = try await makeStore()
+        let (b, _) = try await makeStore(database: db)
+        let tasks = (0..<10).map { i -> NewTask in
+            var task = NewTask(id: "l\(i)", keyId: "dave", externalTaskId: nil, input: TaskInput(modelName: "demo"), imagePath: image,
+                               policy: "none", callbackURL: nil)
+            task.unfinishedLimit = 3
+            return task
+        }
+        let stored = try await withThrowingTaskGroup(of: Bool.self) { group in
+            for (i, task) in tasks.enumerated() {
+                let store = i % 2 == 0 ? a : b
+                group.addTask {
+                    do { return try await store.submit(task).created } catch is UnfinishedLimitReached { return false }
+                }
+            }
+            return try await group.reduce(into: 0) { $0 += $1 ? 1 : 0 }
+        }
+        XCTAssertEqual(stored, 3)
+        let total = try await a.tasks(keyId: "dave", page: 1, pageSize: 50).total
+        XCTAssertEqual(total, 3)
+    }
+
     func testCancelReachesTheHeartbeat() async throws {
         let (store, _) = try await makeStore()
         _ = try await store.submit(new("c"))

@@ -67,6 +67,43 @@ final class KeysAndModerationTests: ServerTestCase {
         XCTAssertEqual(wide.stop(), 0)
     }
 
+    /// Each key runs under its own policy: a key created with a face-rejecting test policy gets
+    /// 1301 (input stage, its policy named) for an image with a face, where the server's default
+    /// policy (none) lets another key's identical submission through; the free check agrees.
+    func testAKeysOwnPolicyApplies() throws {
+        let dataDir = try Paths.temporaryFolder(self)
+        guard let policy = try faceRejectingPolicy(in: try Paths.temporaryFolder(self)) else { return }
+        let added = try Paths.run(["keys", "add", "strict", "--policy", policy, "--data-dir", dataDir])
+        XCTAssertEqual(added.status, 0, added.stderr)
+        let strict = ["Authorization": "Bearer " + added.stdout.trimmingCharacters(in: .whitespacesAndNewlines)]
+        let plain = ["Authorization": "Bearer " + (try Paths.run(["keys", "add", "plain", "--data-dir", dataDir]).stdout
+            .trimmingCharacters(in: .whitespacesAndNewlines))]
+        // --slots 0: the API alone; submit-time moderation needs no worker.
+        let server = try ServerProcess(test: self, dataDir: dataDir, extra: tinyArgs + ["--policy", "none", "--slots", "0"])
+        let c = server.client
+        let body = try taskBody(extra: ["image": try imageBase64(Paths.astronautPNG())])
+
+        let refused = try c.postJSON("/v1/videos/image2video", body, headers: strict)
+        XCTAssertEqual(refused.status, 400, refused.text)
+        XCTAssertEqual(refused.code, 1301, refused.text)
+        let m = try XCTUnwrap(refused.data["moderation"] as? [String: Any], refused.text)
+        XCTAssertEqual(m["stage"] as? String, "input")
+        XCTAssertEqual(m["detector"] as? String, "nudenet")
+        XCTAssertTrue(["FACE_FEMALE", "FACE_MALE"].contains(m["label"] as? String ?? ""), "\(m)")
+        XCTAssertGreaterThanOrEqual(m["score"] as? Double ?? 0, 0.3)
+        XCTAssertEqual(m["policy"] as? String, policy)
+        XCTAssertEqual(try c.get("/v1/videos/image2video", headers: strict).json()["total"] as? Int, 0, "no task for a rejection")
+
+        let accepted = try c.postJSON("/v1/videos/image2video", body, headers: plain)
+        XCTAssertEqual(accepted.status, 200, accepted.text)
+        XCTAssertEqual(accepted.code, 0)
+
+        let check = ["image": try imageBase64(Paths.astronautPNG())]
+        XCTAssertEqual(try c.postJSON("/v1/moderation/check", check, headers: strict).data["status"] as? String, "rejected")
+        XCTAssertEqual(try c.postJSON("/v1/moderation/check", check, headers: plain).data["status"] as? String, "pass")
+        XCTAssertEqual(server.stop(), 0)
+    }
+
     /// An exec scanner: reports TEST_FLAG with 0.9 when `condition` (shell) holds, else 0.1.
     func writeScanner(_ dir: String, _ condition: String) throws -> String {
         let script = dir + "/scan.sh"

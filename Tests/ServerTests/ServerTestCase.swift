@@ -21,6 +21,23 @@ class ServerTestCase: XCTestCase {
         return body
     }
 
+    /// A test policy whose input stage rejects faces (nudenet's FACE_* labels at 0.3), written into
+    /// `dir`; nil (after a failure naming Scripts/setup) when the detector weights are missing.
+    func faceRejectingPolicy(in dir: String, file: StaticString = #filePath, line: UInt = #line) throws -> String? {
+        let weights = Paths.root().appendingPathComponent("Weights/moderation/nudenet-320n.safetensors").path
+        guard FileManager.default.fileExists(atPath: weights) else {
+            XCTFail("the face-rejecting test policy needs the nudenet weights: run Scripts/setup", file: file, line: line)
+            return nil
+        }
+        let policy = dir + "/no-faces.json"
+        try """
+            {"description": "no faces in the input image",
+             "detectors": {"nudenet": {"weights": "\(weights)"}},
+             "rules": [{"stage": "input", "detector": "nudenet", "labels": ["FACE_FEMALE", "FACE_MALE"], "threshold": 0.3, "action": "reject"}]}
+            """.write(toFile: policy, atomically: true, encoding: .utf8)
+        return policy
+    }
+
     func imageBase64(_ path: String = Paths.inputPNG()) throws -> String {
         try Data(contentsOf: URL(fileURLWithPath: path)).base64EncodedString()
     }

@@ -19,6 +19,12 @@ final class TaskAPITests: ServerTestCase {
         let done = try waitFor(server, id)
         XCTAssertEqual(done["task_status"] as? String, "succeed", "\(done)")
         XCTAssertEqual((done["task_info"] as? [String: Any])?["external_task_id"] as? String, "ext-1")
+        // The same external_task_id again answers the task it made, not a second one.
+        let again = try c.postJSON("/v1/videos/image2video", try taskBody(extra: ["external_task_id": "ext-1", "seed": 8]))
+        XCTAssertEqual(again.status, 200, again.text)
+        XCTAssertEqual(again.data["task_id"] as? String, id)
+        XCTAssertEqual(again.data["task_status"] as? String, "succeed")
+        XCTAssertEqual(try c.get("/v1/videos/image2video").json()["total"] as? Int, 1)
         let videos = try XCTUnwrap((done["task_result"] as? [String: Any])?["videos"] as? [[String: Any]])
         XCTAssertEqual(videos.count, 1)
         let url = try XCTUnwrap(videos[0]["url"] as? String)
@@ -185,7 +191,8 @@ final class DemoModelServeTests: ServerTestCase {
         while try c.get("/readyz").status != 200 && Date() < deadline { usleep(200_000) }
         XCTAssertEqual(try c.get("/readyz").data["default_model"] as? String, "demo")
         let image = try Data(contentsOf: Paths.root().appendingPathComponent("Examples/fog-pier.png"))
-        let id = try submit(server, ["image": "data:image/png;base64," + image.base64EncodedString(), "seed": 3])
+        XCTAssertTrue(try c.get("/metrics").text.contains("img2vid_model_loads 1.0\n"), "the warm-up loaded the demo model")
+        let id = try submit(server, ["image": "data:image/png;base64," + image.base64EncodedString(), "seed": 3, "steps": 4])
         let done = try waitFor(server, id, timeout: 300)
         XCTAssertEqual(done["task_status"] as? String, "succeed", "\(done)")
         XCTAssertEqual(done["model_name"] as? String, "demo")
@@ -195,6 +202,9 @@ final class DemoModelServeTests: ServerTestCase {
         let file = try c.get(String(url.dropFirst("http://127.0.0.1:\(server.port)".count)))
         XCTAssertEqual(file.status, 200)
         XCTAssertGreaterThan(file.body.count, 2000)
+        // The task ran on the engine's cached model: no second load.
+        let metrics = try c.get("/metrics").text
+        XCTAssertTrue(metrics.contains("img2vid_model_loads 1.0\n"), metrics)
         XCTAssertEqual(server.stop(), 0)
     }
 }
