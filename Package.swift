@@ -29,6 +29,10 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift", exact: "7.10.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", exact: "2.4.1"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.0.0"),
+        // The PostgreSQL job store (issue 17): API servers and workers on many machines.
+        .package(url: "https://github.com/vapor/postgres-nio", exact: "1.33.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.0.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.5.0"),
     ],
     targets: [
         .systemLibrary(name: "CBLAS", pkgConfig: "openblas"),
@@ -47,6 +51,11 @@ let package = Package(
         // Tasks, the JobStore protocol and its SQLite store, webhooks, API keys (issue 16).
         .target(name: "Jobs", dependencies: ["Img2Vid", "Moderation", "Media", .product(name: "GRDB", package: "GRDB.swift")],
                 swiftSettings: [.swiftLanguageMode(.v6)]),
+        // The PostgreSQL job store: leases, fencing, LISTEN/NOTIFY, bytea inputs and results (issue 17).
+        .target(name: "PostgresStore", dependencies: ["Jobs", .product(name: "PostgresNIO", package: "postgres-nio"),
+                                                   .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                                                   .product(name: "Logging", package: "swift-log")],
+                swiftSettings: [.swiftLanguageMode(.v6)]),
         // The HTTP task API (`img2vid serve`): routes, SSE, files, the web page, metrics.
         .target(name: "Server", dependencies: [
                     "Jobs", "Moderation",
@@ -59,7 +68,7 @@ let package = Package(
                 swiftSettings: [.swiftLanguageMode(.v6)]),
         .executableTarget(
             name: "Img2VidCLI",
-            dependencies: ["Img2Vid", "Jobs", "Server", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+            dependencies: ["Img2Vid", "Jobs", "PostgresStore", "Server", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         // Helpers shared by the test targets (fixtures, tensor and frame comparisons); not shipped.
         .target(name: "TestSupport", dependencies: ["Tensor"], path: "Tests/TestSupport"),
         .target(name: "SVDTestSupport", dependencies: ["SVD", "TestSupport"], path: "Tests/SVDTestSupport"),
@@ -74,6 +83,7 @@ let package = Package(
         .testTarget(name: "ArchitectureTests", dependencies: []),
         .testTarget(name: "Img2VidCLITests", dependencies: ["Media", "Tensor", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "JobsTests", dependencies: ["Jobs"]),
+        .testTarget(name: "PostgresStoreTests", dependencies: ["PostgresStore", "Jobs"]),
         .testTarget(name: "ServerTests", dependencies: ["Jobs", "TestSupport"], exclude: ["Fixtures"]),
     ],
     swiftLanguageModes: [.v6]

@@ -15,9 +15,12 @@ struct KeysCommand: ParsableCommand {
         @Option(help: "The server's data folder.")
         var dataDir = "img2vid-data"
 
-        func store() throws -> SQLiteJobStore {
+        /// `--store postgres://...`: the keys of every server sharing that database.
+        @OptionGroup var storeOption: StoreOption
+
+        func store() async throws -> any JobStore {
             try FileManager.default.createDirectory(atPath: dataDir, withIntermediateDirectories: true)
-            return try SQLiteJobStore(path: (dataDir as NSString).appendingPathComponent("img2vid.sqlite"))
+            return try await storeOption.open(dataDirectory: dataDir, render: SQLiteJobStore.plainRender)
         }
     }
 
@@ -47,7 +50,7 @@ struct KeysCommand: ParsableCommand {
         }
 
         func run() async throws {
-            let store = try location.store()
+            let store = try await location.store()
             if let policy { _ = try ServeCommand.resolvePolicy(policy, weightFolders: ModerationOptions.weightFolders(explicit: nil)) }
             let (secret, key) = KeyHasher.newKey(name: name, policy: policy, maxConcurrent: maxConcurrent, maxQueued: maxQueued)
             if try await store.keys().contains(where: { $0.name == name }) {
@@ -68,7 +71,7 @@ struct KeysCommand: ParsableCommand {
         @OptionGroup var location: Location
 
         func run() async throws {
-            let store = try location.store()
+            let store = try await location.store()
             let keys = try await store.keys()
             if json {
                 let rows: [[String: Any]] = keys.map { k in
@@ -96,7 +99,7 @@ struct KeysCommand: ParsableCommand {
         @OptionGroup var location: Location
 
         func run() async throws {
-            let store = try location.store()
+            let store = try await location.store()
             guard try await store.revokeKey(key) else {
                 throw ValidationError("no active key with id or name \(key)")
             }

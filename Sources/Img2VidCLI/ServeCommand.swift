@@ -70,6 +70,8 @@ struct ServeCommand: AsyncParsableCommand {
         discussion: "Default: $IMG2VID_WEIGHTS.", valueName: "path"))
     var weightsDir: String?
 
+    @OptionGroup var storeOption: StoreOption
+
     @OptionGroup var runtime: RuntimeOptions
 
     func validate() throws {
@@ -118,8 +120,7 @@ struct ServeCommand: AsyncParsableCommand {
         config.webhookMaxAttempts = webhookAttempts
         config.webhookBaseDelay = webhookRetrySeconds
         let publicURL = PublicURL(config)
-        let store = try SQLiteJobStore(path: (dataDir as NSString).appendingPathComponent("img2vid.sqlite"),
-                                       render: APIServer.renderer(publicURL: publicURL))
+        let store = try await storeOption.open(dataDirectory: dataDir, render: APIServer.renderer(publicURL: publicURL))
         let hasKeys = try await store.hasActiveKeys()
         if !hasKeys {
             guard ServerConfiguration.isLoopback(host) else {

@@ -85,8 +85,10 @@ public actor WorkerPool {
         }
     }
 
+    /// Sleeps about `seconds` (jittered by +-25%, so many workers polling one database spread
+    /// out, as River's and Oban's pollers do) or until `wake()`.
     private func sleepOrWake(_ seconds: Double) async {
-        let slices = max(1, Int(seconds / 0.05))
+        let slices = max(1, Int(seconds * Double.random(in: 0.75...1.25) / 0.05))
         for _ in 0..<slices where !woken && !Task.isCancelled {
             try? await Task.sleep(nanoseconds: 50_000_000)
         }
@@ -116,15 +118,23 @@ public actor WorkerPool {
                 _ = try? await store.progress(id: task.id, attempt: attempt, p)
             }
         }
-        // Heartbeat: renews the lease, reads cancel requests.
+        // Heartbeat: renews the lease, reads cancel requests. A store that cannot be reached (a
+        // database restarting) is retried until the lease would have expired; only a refused
+        // renewal (another attempt holds the task) or an expired lease stops the run unwritten.
+        let leaseLost = LeaseFlag()
         let heartbeat = Task {
+            var renewedAt = Date()
             while !Task.isCancelled {
                 try? await Task.sleep(nanoseconds: UInt64(settings.heartbeatSeconds * 1e9))
                 if Task.isCancelled { break }
-                switch try? await store.heartbeat(id: task.id, attempt: attempt, leaseSeconds: settings.leaseSeconds) {
-                case true?: cancellation.cancel()
-                case nil: cancellation.cancel()   // lease lost (or the store failed): stop, write nothing
-                default: break
+                do {
+                    switch try await store.heartbeat(id: task.id, attempt: attempt, leaseSeconds: settings.leaseSeconds) {
+                    case true?: cancellation.cancel()
+                    case nil: leaseLost.set(); cancellation.cancel()   // fenced: stop, write nothing
+                    case false?: renewedAt = Date()
+                    }
+                } catch {
+                    if Date().timeIntervalSince(renewedAt) > settings.leaseSeconds { leaseLost.set(); cancellation.cancel() }
                 }
             }
         }
@@ -155,15 +165,29 @@ public actor WorkerPool {
             try? FileManager.default.removeItem(atPath: outputPath)
             return
         }
-        do {
-            if try await store.finish(id: task.id, attempt: attempt, outcome) {
-                observer.taskFinished(outcome)
-            } else {
-                log("task \(task.id) attempt \(attempt): lease lost, result discarded")
-                try? FileManager.default.removeItem(atPath: outputPath)
+        if leaseLost.isSet {
+            log("task \(task.id) attempt \(attempt): lease lost, result discarded (fenced)")
+            try? FileManager.default.removeItem(atPath: outputPath)
+            return
+        }
+        // The store may be briefly unreachable (a database restart): retry while the lease lasts.
+        let deadline = Date().addingTimeInterval(settings.leaseSeconds)
+        while true {
+            do {
+                if try await store.finish(id: task.id, attempt: attempt, outcome) {
+                    observer.taskFinished(outcome)
+                } else {
+                    log("task \(task.id) attempt \(attempt): lease lost, result discarded (fenced)")
+                    try? FileManager.default.removeItem(atPath: outputPath)
+                }
+                return
+            } catch {
+                guard Date() < deadline, !Task.isCancelled else {
+                    log("task \(task.id): finishing failed: \(error)")
+                    return
+                }
+                try? await Task.sleep(nanoseconds: 500_000_000)
             }
-        } catch {
-            log("task \(task.id): finishing failed: \(error)")
         }
     }
 

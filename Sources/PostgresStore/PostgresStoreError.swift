@@ -1,0 +1,14 @@
+/// Why the PostgreSQL store could not do what was asked.
+public enum PostgresStoreError: Error, CustomStringConvertible {
+    case unreachable(String, String)
+    case missingFile(String)
+    case duplicateTask(String)
+
+    public var description: String {
+        switch self {
+        case .unreachable(let url, let why): return "cannot reach the job store at \(url): \(why)"
+        case .missingFile(let path): return "cannot read \(path)"
+        case .duplicateTask(let id): return "task \(id) exists already"
+        }
+    }
+}
