@@ -171,12 +171,7 @@ public final class SQLiteJobStore: JobStore {
             guard var task = try Self.fetchTask(db, id: id) else { return nil }
             switch task.status {
             case .submitted:
-                task.status = .failed
-                task.cancelled = true
-                task.cancelRequested = true
-                task.errorKind = "cancelled"
-                task.statusMessage = "cancelled before it started"
-                task.updatedAt = Self.now()
+                task.markCancelledBeforeStart(at: Self.now())
                 try db.execute(sql: """
                     UPDATE task SET status = 'failed', cancelled = 1, cancel_requested = 1, error_kind = 'cancelled',
                     status_message = ?, updated_at = ? WHERE id = ?

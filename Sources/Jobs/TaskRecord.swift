@@ -54,6 +54,17 @@ public struct TaskRecord: Sendable, Equatable {
         self.resultDuration = resultDuration
         self.errorKind = errorKind
     }
+
+    /// A queued task cancelled before any worker claimed it: it ends `failed` with `cancelled`
+    /// set, as every store records it (each store writes the same fields in its own SQL).
+    public mutating func markCancelledBeforeStart(at now: Int64) {
+        status = .failed
+        cancelled = true
+        cancelRequested = true
+        errorKind = "cancelled"
+        statusMessage = "cancelled before it started"
+        updatedAt = now
+    }
 }
 
 /// What a submission stores: everything but the fields the store assigns.

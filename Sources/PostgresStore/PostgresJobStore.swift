@@ -196,12 +196,7 @@ public final class PostgresJobStore: JobStore {
                 "SELECT \(unescaped: Self.columns) FROM task WHERE id = \(id) FOR UPDATE", logger: logger)) else { return nil }
             switch task.status {
             case .submitted:
-                task.status = .failed
-                task.cancelled = true
-                task.cancelRequested = true
-                task.errorKind = "cancelled"
-                task.statusMessage = "cancelled before it started"
-                task.updatedAt = Self.now()
+                task.markCancelledBeforeStart(at: Self.now())
                 try await connection.query("""
                     UPDATE task SET status = 'failed', cancelled = TRUE, cancel_requested = TRUE, error_kind = 'cancelled',
                     status_message = \(task.statusMessage), updated_at = \(task.updatedAt), lease_expires_at = NULL WHERE id = \(id)
