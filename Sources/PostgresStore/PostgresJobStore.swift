@@ -41,6 +41,10 @@ public final class PostgresJobStore: JobStore {
         public var maxConnections = 8
         /// How long a delivery claimed by one process is hidden from the others.
         public var deliveryLeaseMilliseconds: Int64 = 60_000
+        /// Longest one store operation may take before it fails with `PostgresStoreError.timedOut`
+        /// (`OperationDeadline`): a request postgres-nio left pending across a server restart
+        /// then costs this long, not forever.
+        public var operationTimeout: Double = 15
 
         public init(scratchDirectory: String) { self.scratchDirectory = scratchDirectory }
     }
@@ -60,7 +64,7 @@ public final class PostgresJobStore: JobStore {
         let deadline = Date().addingTimeInterval(connectTimeout)
         while true {
             do {
-                try await PostgresMigrator.migrate(store.client, logger: store.logger)
+                try await store.bounded("migrate") { try await PostgresMigrator.migrate(store.client, logger: store.logger) }
                 break
             } catch {
                 if Date() > deadline {
@@ -86,6 +90,11 @@ public final class PostgresJobStore: JobStore {
         runTask = Task { await client.run() }
     }
 
+    /// `body` within `settings.operationTimeout` (`OperationDeadline`).
+    func bounded<T: Sendable>(_ operation: String, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
+        try await OperationDeadline.run(settings.operationTimeout, operation, body)
+    }
+
     /// Stops the pool (its connections close).
     public func close() { runTask.cancel() }
 
@@ -103,279 +112,301 @@ public final class PostgresJobStore: JobStore {
     /// external_task_id)` and `ON CONFLICT DO NOTHING` in one transaction, so two servers racing
     /// with the same id store one task (the client retried on another server).
     public func submit(_ new: NewTask) async throws -> (task: TaskRecord, created: Bool) {
-        guard let image = FileManager.default.contents(atPath: new.imagePath) else { throw PostgresStoreError.missingFile(new.imagePath) }
-        let now = Self.now()
-        let input = try Self.json(new.input)
-        let ext = (new.imagePath as NSString).pathExtension
-        let maxAttempts = settings.maxAttempts
-        return try await transaction { connection in
-            if let external = new.externalTaskId, let existing = try await Self.firstTask(try await connection.query("""
-                SELECT \(unescaped: Self.columns) FROM task WHERE COALESCE(key_id, '') = \(new.keyId ?? "") AND external_task_id = \(external)
-                """, logger: logger)) {
-                return (existing, false)
-            }
-            if let limit = new.unfinishedLimit, let key = new.keyId {
-                // One submitter of a key at a time counts and inserts (a transaction-level advisory
-                // lock on the key): racing servers cannot both see room for the last task.
-                try await connection.query("SELECT pg_advisory_xact_lock(\(Self.keyLockSpace), hashtext(\(key)))", logger: logger)
-                var processing = 0, waiting = 0
-                for try await (status, n) in try await connection.query("""
-                    SELECT status, COUNT(*) FROM task WHERE key_id = \(key) AND status IN ('submitted', 'processing') GROUP BY status
-                    """, logger: logger).decode((String, Int).self) {
-                    if status == "processing" { processing = n } else { waiting = n }
+        try await bounded("submit") { [self] in
+            guard let image = FileManager.default.contents(atPath: new.imagePath) else { throw PostgresStoreError.missingFile(new.imagePath) }
+            let now = Self.now()
+            let input = try Self.json(new.input)
+            let ext = (new.imagePath as NSString).pathExtension
+            let maxAttempts = settings.maxAttempts
+            return try await transaction { connection in
+                if let external = new.externalTaskId, let existing = try await Self.firstTask(try await connection.query("""
+                    SELECT \(unescaped: Self.columns) FROM task WHERE COALESCE(key_id, '') = \(new.keyId ?? "") AND external_task_id = \(external)
+                    """, logger: logger)) {
+                    return (existing, false)
                 }
-                if processing + waiting >= limit { throw UnfinishedLimitReached(processing: processing, waiting: waiting, limit: limit) }
+                if let limit = new.unfinishedLimit, let key = new.keyId {
+                    // One submitter of a key at a time counts and inserts (a transaction-level advisory
+                    // lock on the key): racing servers cannot both see room for the last task.
+                    try await connection.query("SELECT pg_advisory_xact_lock(\(Self.keyLockSpace), hashtext(\(key)))", logger: logger)
+                    var processing = 0, waiting = 0
+                    for try await (status, n) in try await connection.query("""
+                        SELECT status, COUNT(*) FROM task WHERE key_id = \(key) AND status IN ('submitted', 'processing') GROUP BY status
+                        """, logger: logger).decode((String, Int).self) {
+                        if status == "processing" { processing = n } else { waiting = n }
+                    }
+                    if processing + waiting >= limit { throw UnfinishedLimitReached(processing: processing, waiting: waiting, limit: limit) }
+                }
+                let rows = try await connection.query("""
+                    INSERT INTO task (id, key_id, status, external_task_id, input, image, image_ext, policy, callback_url, created_at,
+                                      updated_at, max_attempts)
+                    VALUES (\(new.id), \(new.keyId), 'submitted', \(new.externalTaskId), \(input), \(image), \(ext), \(new.policy),
+                            \(new.callbackURL), \(now), \(now), \(maxAttempts))
+                    ON CONFLICT DO NOTHING
+                    RETURNING \(unescaped: Self.columns)
+                    """, logger: logger)
+                if let task = try await Self.firstTask(rows) {
+                    try await self.statusChanged(connection, task)
+                    try await connection.query("SELECT pg_notify(\(Self.wakeChannel), \(task.id))", logger: logger)
+                    return (task, true)
+                }
+                if let external = new.externalTaskId, let existing = try await Self.firstTask(try await connection.query("""
+                    SELECT \(unescaped: Self.columns) FROM task WHERE COALESCE(key_id, '') = \(new.keyId ?? "") AND external_task_id = \(external)
+                    """, logger: logger)) {
+                    return (existing, false)
+                }
+                throw PostgresStoreError.duplicateTask(new.id)
             }
-            let rows = try await connection.query("""
-                INSERT INTO task (id, key_id, status, external_task_id, input, image, image_ext, policy, callback_url, created_at,
-                                  updated_at, max_attempts)
-                VALUES (\(new.id), \(new.keyId), 'submitted', \(new.externalTaskId), \(input), \(image), \(ext), \(new.policy),
-                        \(new.callbackURL), \(now), \(now), \(maxAttempts))
-                ON CONFLICT DO NOTHING
-                RETURNING \(unescaped: Self.columns)
-                """, logger: logger)
-            if let task = try await Self.firstTask(rows) {
-                try await self.statusChanged(connection, task)
-                try await connection.query("SELECT pg_notify(\(Self.wakeChannel), \(task.id))", logger: logger)
-                return (task, true)
-            }
-            if let external = new.externalTaskId, let existing = try await Self.firstTask(try await connection.query("""
-                SELECT \(unescaped: Self.columns) FROM task WHERE COALESCE(key_id, '') = \(new.keyId ?? "") AND external_task_id = \(external)
-                """, logger: logger)) {
-                return (existing, false)
-            }
-            throw PostgresStoreError.duplicateTask(new.id)
         }
     }
 
     public func task(externalTaskId: String, keyId: String?) async throws -> TaskRecord? {
-        try await Self.firstTask(try await client.query("""
-            SELECT \(unescaped: Self.columns) FROM task WHERE COALESCE(key_id, '') = \(keyId ?? "") AND external_task_id = \(externalTaskId)
-            """, logger: logger))
+        try await bounded("task") { [self] in
+            try await Self.firstTask(try await client.query("""
+                SELECT \(unescaped: Self.columns) FROM task WHERE COALESCE(key_id, '') = \(keyId ?? "") AND external_task_id = \(externalTaskId)
+                """, logger: logger))
+        }
     }
 
     public func task(id: String) async throws -> TaskRecord? {
-        try await Self.firstTask(try await client.query("SELECT \(unescaped: Self.columns) FROM task WHERE id = \(id)", logger: logger))
+        try await bounded("task") { [self] in
+            try await Self.firstTask(try await client.query("SELECT \(unescaped: Self.columns) FROM task WHERE id = \(id)", logger: logger))
+        }
     }
 
     /// The task, with its video written out under the scratch folder (`resultPath`).
     public func task(fileId: String) async throws -> TaskRecord? {
-        let path = (settings.scratchDirectory as NSString).appendingPathComponent("files/\(fileId).mp4")
-        let rows = try await client.query("""
-            SELECT \(unescaped: Self.columns), CASE WHEN \(FileManager.default.fileExists(atPath: path)) THEN NULL ELSE result END AS result
-            FROM task WHERE result_file_id = \(fileId) AND status = 'succeed'
-            """, logger: logger)
-        for try await row in rows {
-            var task = try Self.decodeTask(row)
-            if let bytes = try row.makeRandomAccess()["result"].decode(Data?.self) {
-                try Self.writeAtomically(bytes, to: path)
+        try await bounded("task") { [self] in
+            let path = (settings.scratchDirectory as NSString).appendingPathComponent("files/\(fileId).mp4")
+            let rows = try await client.query("""
+                SELECT \(unescaped: Self.columns), CASE WHEN \(FileManager.default.fileExists(atPath: path)) THEN NULL ELSE result END AS result
+                FROM task WHERE result_file_id = \(fileId) AND status = 'succeed'
+                """, logger: logger)
+            for try await row in rows {
+                var task = try Self.decodeTask(row)
+                if let bytes = try row.makeRandomAccess()["result"].decode(Data?.self) {
+                    try Self.writeAtomically(bytes, to: path)
+                }
+                task.resultPath = path
+                return task
             }
-            task.resultPath = path
-            return task
+            return nil
         }
-        return nil
     }
 
     public func tasks(keyId: String?, page: Int, pageSize: Int) async throws -> (tasks: [TaskRecord], total: Int) {
-        let offset = max(0, page - 1) * pageSize
-        let all = keyId == nil
-        var total = 0
-        for try await n in try await client.query("SELECT COUNT(*) FROM task WHERE \(all) OR key_id = \(keyId)", logger: logger).decode(Int.self) {
-            total = n
+        try await bounded("tasks") { [self] in
+            let offset = max(0, page - 1) * pageSize
+            let all = keyId == nil
+            var total = 0
+            for try await n in try await client.query("SELECT COUNT(*) FROM task WHERE \(all) OR key_id = \(keyId)", logger: logger).decode(Int.self) {
+                total = n
+            }
+            let rows = try await client.query("""
+                SELECT \(unescaped: Self.columns) FROM task WHERE \(all) OR key_id = \(keyId)
+                ORDER BY created_at DESC, seq DESC LIMIT \(pageSize) OFFSET \(offset)
+                """, logger: logger)
+            return (try await Self.allTasks(rows), total)
         }
-        let rows = try await client.query("""
-            SELECT \(unescaped: Self.columns) FROM task WHERE \(all) OR key_id = \(keyId)
-            ORDER BY created_at DESC, seq DESC LIMIT \(pageSize) OFFSET \(offset)
-            """, logger: logger)
-        return (try await Self.allTasks(rows), total)
     }
 
     public func requestCancel(id: String) async throws -> TaskRecord? {
-        try await transaction { connection in
-            guard var task = try await Self.firstTask(try await connection.query(
-                "SELECT \(unescaped: Self.columns) FROM task WHERE id = \(id) FOR UPDATE", logger: logger)) else { return nil }
-            switch task.status {
-            case .submitted:
-                task.markCancelledBeforeStart(at: Self.now())
-                try await connection.query("""
-                    UPDATE task SET status = 'failed', cancelled = TRUE, cancel_requested = TRUE, error_kind = 'cancelled',
-                    status_message = \(task.statusMessage), updated_at = \(task.updatedAt), lease_expires_at = NULL WHERE id = \(id)
-                    """, logger: logger)
-                try await self.statusChanged(connection, task)
-            case .processing:
-                task.cancelRequested = true
-                try await connection.query("UPDATE task SET cancel_requested = TRUE WHERE id = \(id)", logger: logger)
-            case .succeed, .failed:
-                break
+        try await bounded("requestCancel") { [self] in
+            try await transaction { connection in
+                guard var task = try await Self.firstTask(try await connection.query(
+                    "SELECT \(unescaped: Self.columns) FROM task WHERE id = \(id) FOR UPDATE", logger: logger)) else { return nil }
+                switch task.status {
+                case .submitted:
+                    task.markCancelledBeforeStart(at: Self.now())
+                    try await connection.query("""
+                        UPDATE task SET status = 'failed', cancelled = TRUE, cancel_requested = TRUE, error_kind = 'cancelled',
+                        status_message = \(task.statusMessage), updated_at = \(task.updatedAt), lease_expires_at = NULL WHERE id = \(id)
+                        """, logger: logger)
+                    try await self.statusChanged(connection, task)
+                case .processing:
+                    task.cancelRequested = true
+                    try await connection.query("UPDATE task SET cancel_requested = TRUE WHERE id = \(id)", logger: logger)
+                case .succeed, .failed:
+                    break
+                }
+                return task
             }
-            return task
         }
     }
 
     // MARK: Workers
 
     public func claim(workerId: String, leaseSeconds: Double) async throws -> TaskRecord? {
-        let scratch = settings.scratchDirectory
-        let claimed: (TaskRecord, Data)? = try await transaction { connection in
-            let now = Self.now()
-            try await self.failExhausted(connection, now: now)
-            var candidate: String?
-            for try await id in try await connection.query("""
-                SELECT t.id FROM task t LEFT JOIN api_key k ON k.id = t.key_id
-                WHERE (t.status = 'submitted' OR (t.status = 'processing' AND t.lease_expires_at < \(now)))
-                  AND t.attempt < t.max_attempts
-                  AND (k.max_concurrent IS NULL OR (SELECT COUNT(*) FROM task p WHERE p.key_id = t.key_id
-                       AND p.status = 'processing' AND p.lease_expires_at >= \(now)) < k.max_concurrent)
-                ORDER BY t.seq LIMIT 1
-                FOR UPDATE OF t SKIP LOCKED
-                """, logger: logger).decode(String.self) {
-                candidate = id
-            }
-            guard let id = candidate else { return nil }
-            // A lease that expired: its attempt ends with that reason.
-            try await connection.query("""
-                UPDATE task_attempt SET ended_at = \(now), outcome = 'lost',
-                reason = 'lease expired: worker ' || worker_id || ' stopped renewing it (killed, stopped or cut off)'
-                WHERE task_id = \(id) AND ended_at IS NULL
-                """, logger: logger)
-            let progress = try Self.json(TaskProgress(stage: "queued"))
-            let lease = now + Int64(leaseSeconds * 1000)
-            let rows = try await connection.query("""
-                UPDATE task SET status = 'processing', attempt = attempt + 1, worker_id = \(workerId), lease_expires_at = \(lease),
-                updated_at = \(now), progress = \(progress)
-                WHERE id = \(id)
-                RETURNING \(unescaped: Self.columns), image
-                """, logger: logger)
-            for try await row in rows {
-                let task = try Self.decodeTask(row)
-                let image = try row.makeRandomAccess()["image"].decode(Data.self)
+        try await bounded("claim") { [self] in
+            let scratch = settings.scratchDirectory
+            let claimed: (TaskRecord, Data)? = try await transaction { connection in
+                let now = Self.now()
+                try await self.failExhausted(connection, now: now)
+                var candidate: String?
+                for try await id in try await connection.query("""
+                    SELECT t.id FROM task t LEFT JOIN api_key k ON k.id = t.key_id
+                    WHERE (t.status = 'submitted' OR (t.status = 'processing' AND t.lease_expires_at < \(now)))
+                      AND t.attempt < t.max_attempts
+                      AND (k.max_concurrent IS NULL OR (SELECT COUNT(*) FROM task p WHERE p.key_id = t.key_id
+                           AND p.status = 'processing' AND p.lease_expires_at >= \(now)) < k.max_concurrent)
+                    ORDER BY t.seq LIMIT 1
+                    FOR UPDATE OF t SKIP LOCKED
+                    """, logger: logger).decode(String.self) {
+                    candidate = id
+                }
+                guard let id = candidate else { return nil }
+                // A lease that expired: its attempt ends with that reason.
                 try await connection.query("""
-                    INSERT INTO task_attempt (task_id, attempt, worker_id, claimed_at) VALUES (\(id), \(task.attempt), \(workerId), \(now))
+                    UPDATE task_attempt SET ended_at = \(now), outcome = 'lost',
+                    reason = 'lease expired: worker ' || worker_id || ' stopped renewing it (killed, stopped or cut off)'
+                    WHERE task_id = \(id) AND ended_at IS NULL
                     """, logger: logger)
-                try await self.statusChanged(connection, task)
-                return (task, image)
+                let progress = try Self.json(TaskProgress(stage: "queued"))
+                let lease = now + Int64(leaseSeconds * 1000)
+                let rows = try await connection.query("""
+                    UPDATE task SET status = 'processing', attempt = attempt + 1, worker_id = \(workerId), lease_expires_at = \(lease),
+                    updated_at = \(now), progress = \(progress)
+                    WHERE id = \(id)
+                    RETURNING \(unescaped: Self.columns), image
+                    """, logger: logger)
+                for try await row in rows {
+                    let task = try Self.decodeTask(row)
+                    let image = try row.makeRandomAccess()["image"].decode(Data.self)
+                    try await connection.query("""
+                        INSERT INTO task_attempt (task_id, attempt, worker_id, claimed_at) VALUES (\(id), \(task.attempt), \(workerId), \(now))
+                        """, logger: logger)
+                    try await self.statusChanged(connection, task)
+                    return (task, image)
+                }
+                return nil
             }
-            return nil
+            guard let (claimedTask, image) = claimed else { return nil }
+            var task = claimedTask
+            let ext = (task.imagePath as NSString).pathExtension
+            task.imagePath = (scratch as NSString).appendingPathComponent("inputs/\(task.id)-\(task.attempt).\(ext.isEmpty ? "png" : ext)")
+            try Self.writeAtomically(image, to: task.imagePath)
+            return task
         }
-        guard let (claimedTask, image) = claimed else { return nil }
-        var task = claimedTask
-        let ext = (task.imagePath as NSString).pathExtension
-        task.imagePath = (scratch as NSString).appendingPathComponent("inputs/\(task.id)-\(task.attempt).\(ext.isEmpty ? "png" : ext)")
-        try Self.writeAtomically(image, to: task.imagePath)
-        return task
     }
 
     public func heartbeat(id: String, attempt: Int, leaseSeconds: Double) async throws -> Bool? {
-        let lease = Self.now() + Int64(leaseSeconds * 1000)
-        for try await cancel in try await client.query("""
-            UPDATE task SET lease_expires_at = \(lease) WHERE id = \(id) AND attempt = \(attempt) AND status = 'processing'
-            RETURNING cancel_requested
-            """, logger: logger).decode(Bool.self) {
-            return cancel
+        try await bounded("heartbeat") { [self] in
+            let lease = Self.now() + Int64(leaseSeconds * 1000)
+            for try await cancel in try await client.query("""
+                UPDATE task SET lease_expires_at = \(lease) WHERE id = \(id) AND attempt = \(attempt) AND status = 'processing'
+                RETURNING cancel_requested
+                """, logger: logger).decode(Bool.self) {
+                return cancel
+            }
+            fenced(id: id, attempt: attempt, write: "heartbeat")
+            return nil
         }
-        fenced(id: id, attempt: attempt, write: "heartbeat")
-        return nil
     }
 
     public func progress(id: String, attempt: Int, _ progress: TaskProgress) async throws -> Bool {
-        let json = try Self.json(progress)
-        let data = #"{"task_id":"\#(id)",\#(json.dropFirst())"#
-        let updated: Bool = try await transaction { connection in
-            let now = Self.now()
-            var hit = false
-            for try await _ in try await connection.query("""
-                UPDATE task SET progress = \(json), updated_at = \(now) WHERE id = \(id) AND attempt = \(attempt) AND status = 'processing'
-                RETURNING id
-                """, logger: logger) { hit = true }
-            guard hit else { return false }
-            try await connection.query("INSERT INTO task_event (task_id, kind, data, created_at) VALUES (\(id), 'progress', \(data), \(now))",
-                                       logger: logger)
-            return true
+        try await bounded("progress") { [self] in
+            let json = try Self.json(progress)
+            let data = #"{"task_id":"\#(id)",\#(json.dropFirst())"#
+            let updated: Bool = try await transaction { connection in
+                let now = Self.now()
+                var hit = false
+                for try await _ in try await connection.query("""
+                    UPDATE task SET progress = \(json), updated_at = \(now) WHERE id = \(id) AND attempt = \(attempt) AND status = 'processing'
+                    RETURNING id
+                    """, logger: logger) { hit = true }
+                guard hit else { return false }
+                try await connection.query("INSERT INTO task_event (task_id, kind, data, created_at) VALUES (\(id), 'progress', \(data), \(now))",
+                                           logger: logger)
+                return true
+            }
+            if !updated { fenced(id: id, attempt: attempt, write: "progress") }
+            return updated
         }
-        if !updated { fenced(id: id, attempt: attempt, write: "progress") }
-        return updated
     }
 
     /// Ends the attempt; the video's bytes go into the row, and the local file is removed once committed.
     public func finish(id: String, attempt: Int, _ outcome: TaskOutcome) async throws -> Bool {
-        var result: Data?
-        var fileId: String?, duration: Double?, localPath: String?
-        var status = TaskStatus.failed, message = "", errorKind: String?, moderation: String?, cancelled = false, attemptOutcome = "failed"
-        switch outcome {
-        case .succeeded(let id, let path, let seconds):
-            guard let bytes = FileManager.default.contents(atPath: path) else { throw PostgresStoreError.missingFile(path) }
-            result = bytes
-            fileId = id
-            duration = seconds
-            localPath = path
-            status = .succeed
-            attemptOutcome = "succeeded"
-        case .failed(let kind, let text, let decision):
-            errorKind = kind
-            message = text
-            moderation = try decision.map(Self.json)
-        case .cancelled:
-            cancelled = true
-            errorKind = "cancelled"
-            message = "cancelled while processing; no video was written"
-            attemptOutcome = "cancelled"
+        try await bounded("finish") { [self] in
+            var result: Data?
+            var fileId: String?, duration: Double?, localPath: String?
+            var status = TaskStatus.failed, message = "", errorKind: String?, moderation: String?, cancelled = false, attemptOutcome = "failed"
+            switch outcome {
+            case .succeeded(let id, let path, let seconds):
+                guard let bytes = FileManager.default.contents(atPath: path) else { throw PostgresStoreError.missingFile(path) }
+                result = bytes
+                fileId = id
+                duration = seconds
+                localPath = path
+                status = .succeed
+                attemptOutcome = "succeeded"
+            case .failed(let kind, let text, let decision):
+                errorKind = kind
+                message = text
+                moderation = try decision.map(Self.json)
+            case .cancelled:
+                cancelled = true
+                errorKind = "cancelled"
+                message = "cancelled while processing; no video was written"
+                attemptOutcome = "cancelled"
+            }
+            let statusText = status.rawValue
+            let done: Bool = try await transaction { connection in
+                let now = Self.now()
+                let rows = try await connection.query("""
+                    UPDATE task SET status = \(statusText), status_message = \(message), result_file_id = \(fileId), result = \(result),
+                    result_duration = \(duration), error_kind = \(errorKind), moderation = \(moderation), cancelled = \(cancelled),
+                    progress = CASE WHEN \(statusText) = 'succeed' AND progress IS NOT NULL
+                                    THEN jsonb_set(jsonb_set(progress::jsonb, '{stage}', '"done"'), '{eta_s}', '0')::text ELSE progress END,
+                    updated_at = \(now), lease_expires_at = NULL
+                    WHERE id = \(id) AND attempt = \(attempt) AND status = 'processing'
+                    RETURNING \(unescaped: Self.columns)
+                    """, logger: logger)
+                guard let task = try await Self.firstTask(rows) else { return false }
+                try await connection.query("""
+                    UPDATE task_attempt SET ended_at = \(now), outcome = \(attemptOutcome), reason = \(message)
+                    WHERE task_id = \(id) AND attempt = \(attempt)
+                    """, logger: logger)
+                try await self.statusChanged(connection, task)
+                return true
+            }
+            if done {
+                if let localPath { try? FileManager.default.removeItem(atPath: localPath) }
+                removeInputs(taskId: id)
+            } else {
+                fenced(id: id, attempt: attempt, write: "finish")
+            }
+            return done
         }
-        let statusText = status.rawValue
-        let done: Bool = try await transaction { connection in
-            let now = Self.now()
-            let rows = try await connection.query("""
-                UPDATE task SET status = \(statusText), status_message = \(message), result_file_id = \(fileId), result = \(result),
-                result_duration = \(duration), error_kind = \(errorKind), moderation = \(moderation), cancelled = \(cancelled),
-                progress = CASE WHEN \(statusText) = 'succeed' AND progress IS NOT NULL
-                                THEN jsonb_set(jsonb_set(progress::jsonb, '{stage}', '"done"'), '{eta_s}', '0')::text ELSE progress END,
-                updated_at = \(now), lease_expires_at = NULL
-                WHERE id = \(id) AND attempt = \(attempt) AND status = 'processing'
-                RETURNING \(unescaped: Self.columns)
-                """, logger: logger)
-            guard let task = try await Self.firstTask(rows) else { return false }
-            try await connection.query("""
-                UPDATE task_attempt SET ended_at = \(now), outcome = \(attemptOutcome), reason = \(message)
-                WHERE task_id = \(id) AND attempt = \(attempt)
-                """, logger: logger)
-            try await self.statusChanged(connection, task)
-            return true
-        }
-        if done {
-            if let localPath { try? FileManager.default.removeItem(atPath: localPath) }
-            removeInputs(taskId: id)
-        } else {
-            fenced(id: id, attempt: attempt, write: "finish")
-        }
-        return done
     }
 
     /// Start-up of a server: with many processes sharing the queue, only leases that already
     /// expired are released (a running task of another machine is left alone).
     public func requeueAbandoned() async throws -> Int {
-        try await transaction { connection in
-            let now = Self.now()
-            try await self.failExhausted(connection, now: now)
-            let rows = try await connection.query("""
-                SELECT \(unescaped: Self.columns) FROM task
-                WHERE status = 'processing' AND lease_expires_at < \(now) AND attempt < max_attempts
-                FOR UPDATE SKIP LOCKED
-                """, logger: logger)
-            let tasks = try await Self.allTasks(rows)
-            for var task in tasks {
-                task.status = .submitted
-                task.progress = nil
-                task.updatedAt = now
-                try await connection.query("""
-                    UPDATE task SET status = 'submitted', progress = NULL, worker_id = NULL, lease_expires_at = NULL, updated_at = \(now)
-                    WHERE id = \(task.id)
+        try await bounded("requeueAbandoned") { [self] in
+            try await transaction { connection in
+                let now = Self.now()
+                try await self.failExhausted(connection, now: now)
+                let rows = try await connection.query("""
+                    SELECT \(unescaped: Self.columns) FROM task
+                    WHERE status = 'processing' AND lease_expires_at < \(now) AND attempt < max_attempts
+                    FOR UPDATE SKIP LOCKED
                     """, logger: logger)
-                try await connection.query("""
-                    UPDATE task_attempt SET ended_at = \(now), outcome = 'lost', reason = 'lease expired: worker ' || worker_id || ' stopped renewing it'
-                    WHERE task_id = \(task.id) AND ended_at IS NULL
-                    """, logger: logger)
-                try await self.statusChanged(connection, task)
+                let tasks = try await Self.allTasks(rows)
+                for var task in tasks {
+                    task.status = .submitted
+                    task.progress = nil
+                    task.updatedAt = now
+                    try await connection.query("""
+                        UPDATE task SET status = 'submitted', progress = NULL, worker_id = NULL, lease_expires_at = NULL, updated_at = \(now)
+                        WHERE id = \(task.id)
+                        """, logger: logger)
+                    try await connection.query("""
+                        UPDATE task_attempt SET ended_at = \(now), outcome = 'lost', reason = 'lease expired: worker ' || worker_id || ' stopped renewing it'
+                        WHERE task_id = \(task.id) AND ended_at IS NULL
+                        """, logger: logger)
+                    try await self.statusChanged(connection, task)
+                }
+                return tasks.count
             }
-            return tasks.count
         }
     }
 
@@ -412,13 +443,15 @@ public final class PostgresJobStore: JobStore {
 
     /// Per-attempt history: (attempt, worker, outcome, reason), oldest first.
     public func attempts(taskId: String) async throws -> [(attempt: Int, worker: String, outcome: String?, reason: String?)] {
-        var out: [(attempt: Int, worker: String, outcome: String?, reason: String?)] = []
-        for try await (a, w, o, r) in try await client.query("""
-            SELECT attempt, worker_id, outcome, reason FROM task_attempt WHERE task_id = \(taskId) ORDER BY attempt
-            """, logger: logger).decode((Int, String, String?, String?).self) {
-            out.append((a, w, o, r))
+        try await bounded("attempts") { [self] in
+            var out: [(attempt: Int, worker: String, outcome: String?, reason: String?)] = []
+            for try await (a, w, o, r) in try await client.query("""
+                SELECT attempt, worker_id, outcome, reason FROM task_attempt WHERE task_id = \(taskId) ORDER BY attempt
+                """, logger: logger).decode((Int, String, String?, String?).self) {
+                out.append((a, w, o, r))
+            }
+            return out
         }
-        return out
     }
 
     // MARK: Retention
@@ -427,36 +460,42 @@ public final class PostgresJobStore: JobStore {
     /// attempts and deliveries; answers how many.
     @discardableResult
     public func deleteFinished(olderThan: Int64) async throws -> Int {
-        var count = 0
-        for try await n in try await client.query("""
-            WITH gone AS (DELETE FROM task WHERE status IN ('succeed', 'failed') AND updated_at < \(olderThan) RETURNING 1)
-            SELECT COUNT(*) FROM gone
-            """, logger: logger).decode(Int.self) { count = n }
-        return count
+        try await bounded("deleteFinished") { [self] in
+            var count = 0
+            for try await n in try await client.query("""
+                WITH gone AS (DELETE FROM task WHERE status IN ('succeed', 'failed') AND updated_at < \(olderThan) RETURNING 1)
+                SELECT COUNT(*) FROM gone
+                """, logger: logger).decode(Int.self) { count = n }
+            return count
+        }
     }
 
     // MARK: Limits and metrics
 
     public func counts(keyId: String?) async throws -> [TaskStatus: Int] {
-        var counts: [TaskStatus: Int] = [:]
-        for try await (status, n) in try await client.query("""
-            SELECT status, COUNT(*) FROM task WHERE \(keyId == nil) OR key_id = \(keyId) GROUP BY status
-            """, logger: logger).decode((String, Int).self) {
-            if let s = TaskStatus(rawValue: status) { counts[s] = n }
+        try await bounded("counts") { [self] in
+            var counts: [TaskStatus: Int] = [:]
+            for try await (status, n) in try await client.query("""
+                SELECT status, COUNT(*) FROM task WHERE \(keyId == nil) OR key_id = \(keyId) GROUP BY status
+                """, logger: logger).decode((String, Int).self) {
+                if let s = TaskStatus(rawValue: status) { counts[s] = n }
+            }
+            return counts
         }
-        return counts
     }
 
     // MARK: Events
 
     public func events(taskId: String, after afterId: Int64) async throws -> [TaskEvent] {
-        var events: [TaskEvent] = []
-        for try await (id, task, kind, data, at) in try await client.query("""
-            SELECT id, task_id, kind, data, created_at FROM task_event WHERE task_id = \(taskId) AND id > \(afterId) ORDER BY id
-            """, logger: logger).decode((Int64, String, String, String, Int64).self) {
-            events.append(TaskEvent(id: id, taskId: task, kind: kind, data: data, createdAt: at))
+        try await bounded("events") { [self] in
+            var events: [TaskEvent] = []
+            for try await (id, task, kind, data, at) in try await client.query("""
+                SELECT id, task_id, kind, data, created_at FROM task_event WHERE task_id = \(taskId) AND id > \(afterId) ORDER BY id
+                """, logger: logger).decode((Int64, String, String, String, Int64).self) {
+                events.append(TaskEvent(id: id, taskId: task, kind: kind, data: data, createdAt: at))
+            }
+            return events
         }
-        return events
     }
 
     // MARK: Webhooks
@@ -465,73 +504,87 @@ public final class PostgresJobStore: JobStore {
     /// `deliveryLeaseMilliseconds` into the future, so another process does not send them meanwhile;
     /// `recordAttempt` then sets the real next time.
     public func dueDeliveries(now: Int64, limit: Int) async throws -> [WebhookDelivery] {
-        let hide = now + settings.deliveryLeaseMilliseconds
-        return try await transaction { connection in
-            let rows = try await connection.query("""
-                SELECT \(unescaped: Self.deliveryColumns) FROM webhook_delivery WHERE state = 'pending' AND next_attempt_at <= \(now)
-                ORDER BY seq LIMIT \(limit) FOR UPDATE SKIP LOCKED
-                """, logger: logger)
-            var due: [WebhookDelivery] = []
-            for try await row in rows { due.append(try Self.decodeDelivery(row)) }
-            if !due.isEmpty {
-                try await connection.query("UPDATE webhook_delivery SET next_attempt_at = \(hide) WHERE id = ANY(\(due.map(\.id)))",
-                                           logger: logger)
+        try await bounded("dueDeliveries") { [self] in
+            let hide = now + settings.deliveryLeaseMilliseconds
+            return try await transaction { connection in
+                let rows = try await connection.query("""
+                    SELECT \(unescaped: Self.deliveryColumns) FROM webhook_delivery WHERE state = 'pending' AND next_attempt_at <= \(now)
+                    ORDER BY seq LIMIT \(limit) FOR UPDATE SKIP LOCKED
+                    """, logger: logger)
+                var due: [WebhookDelivery] = []
+                for try await row in rows { due.append(try Self.decodeDelivery(row)) }
+                if !due.isEmpty {
+                    try await connection.query("UPDATE webhook_delivery SET next_attempt_at = \(hide) WHERE id = ANY(\(due.map(\.id)))",
+                                               logger: logger)
+                }
+                return due
             }
-            return due
         }
     }
 
     public func recordAttempt(deliveryId: String, statusCode: Int?, error: String?, delivered: Bool, nextAttemptAt: Int64?) async throws {
-        let state = delivered ? "delivered" : (nextAttemptAt == nil ? "failed" : "pending")
-        let deliveredAt: Int64? = delivered ? Self.now() : nil
-        try await client.query("""
-            UPDATE webhook_delivery SET attempts = attempts + 1, state = \(state), last_status_code = \(statusCode), last_error = \(error),
-            next_attempt_at = COALESCE(\(nextAttemptAt), next_attempt_at), delivered_at = \(deliveredAt) WHERE id = \(deliveryId)
-            """, logger: logger)
+        try await bounded("recordAttempt") { [self] in
+            let state = delivered ? "delivered" : (nextAttemptAt == nil ? "failed" : "pending")
+            let deliveredAt: Int64? = delivered ? Self.now() : nil
+            try await client.query("""
+                UPDATE webhook_delivery SET attempts = attempts + 1, state = \(state), last_status_code = \(statusCode), last_error = \(error),
+                next_attempt_at = COALESCE(\(nextAttemptAt), next_attempt_at), delivered_at = \(deliveredAt) WHERE id = \(deliveryId)
+                """, logger: logger)
+        }
     }
 
     public func deliveries(taskId: String) async throws -> [WebhookDelivery] {
-        var out: [WebhookDelivery] = []
-        for try await row in try await client.query("""
-            SELECT \(unescaped: Self.deliveryColumns) FROM webhook_delivery WHERE task_id = \(taskId) ORDER BY seq
-            """, logger: logger) {
-            out.append(try Self.decodeDelivery(row))
+        try await bounded("deliveries") { [self] in
+            var out: [WebhookDelivery] = []
+            for try await row in try await client.query("""
+                SELECT \(unescaped: Self.deliveryColumns) FROM webhook_delivery WHERE task_id = \(taskId) ORDER BY seq
+                """, logger: logger) {
+                out.append(try Self.decodeDelivery(row))
+            }
+            return out
         }
-        return out
     }
 
     // MARK: Keys
 
     public func addKey(_ key: APIKey) async throws {
-        try await client.query("""
-            INSERT INTO api_key (id, name, salt, hash, policy, max_concurrent, max_queued, created_at)
-            VALUES (\(key.id), \(key.name), \(key.salt), \(key.hash), \(key.policy), \(key.maxConcurrent), \(key.maxQueued), \(key.createdAt))
-            """, logger: logger)
+        try await bounded("addKey") { [self] in
+            try await client.query("""
+                INSERT INTO api_key (id, name, salt, hash, policy, max_concurrent, max_queued, created_at)
+                VALUES (\(key.id), \(key.name), \(key.salt), \(key.hash), \(key.policy), \(key.maxConcurrent), \(key.maxQueued), \(key.createdAt))
+                """, logger: logger)
+        }
     }
 
     public func keys() async throws -> [APIKey] {
-        var out: [APIKey] = []
-        for try await (id, name, salt, hash, policy, maxC, maxQ, created, revoked) in try await client.query("""
-            SELECT id, name, salt, hash, policy, max_concurrent, max_queued, created_at, revoked_at FROM api_key ORDER BY created_at, seq
-            """, logger: logger).decode((String, String, String, String, String?, Int?, Int?, Int64, Int64?).self) {
-            out.append(APIKey(id: id, name: name, salt: salt, hash: hash, policy: policy, maxConcurrent: maxC, maxQueued: maxQ,
-                              createdAt: created, revokedAt: revoked))
+        try await bounded("keys") { [self] in
+            var out: [APIKey] = []
+            for try await (id, name, salt, hash, policy, maxC, maxQ, created, revoked) in try await client.query("""
+                SELECT id, name, salt, hash, policy, max_concurrent, max_queued, created_at, revoked_at FROM api_key ORDER BY created_at, seq
+                """, logger: logger).decode((String, String, String, String, String?, Int?, Int?, Int64, Int64?).self) {
+                out.append(APIKey(id: id, name: name, salt: salt, hash: hash, policy: policy, maxConcurrent: maxC, maxQueued: maxQ,
+                                  createdAt: created, revokedAt: revoked))
+            }
+            return out
         }
-        return out
     }
 
     public func revokeKey(_ idOrName: String) async throws -> Bool {
-        var hit = false
-        for try await _ in try await client.query("""
-            UPDATE api_key SET revoked_at = \(Self.now()) WHERE (id = \(idOrName) OR name = \(idOrName)) AND revoked_at IS NULL RETURNING id
-            """, logger: logger) { hit = true }
-        return hit
+        try await bounded("revokeKey") { [self] in
+            var hit = false
+            for try await _ in try await client.query("""
+                UPDATE api_key SET revoked_at = \(Self.now()) WHERE (id = \(idOrName) OR name = \(idOrName)) AND revoked_at IS NULL RETURNING id
+                """, logger: logger) { hit = true }
+            return hit
+        }
     }
 
     public func hasActiveKeys() async throws -> Bool {
-        for try await any in try await client.query("SELECT EXISTS (SELECT 1 FROM api_key WHERE revoked_at IS NULL)", logger: logger)
-            .decode(Bool.self) { return any }
-        return false
+        try await bounded("hasActiveKeys") { [self] in
+            for try await any in try await client.query("SELECT EXISTS (SELECT 1 FROM api_key WHERE revoked_at IS NULL)", logger: logger)
+                .decode(Bool.self) { return any }
+            return false
+        }
     }
 
     // MARK: Rows

@@ -7,13 +7,15 @@ import Glibc
 /// Issue 17's fault tests with real processes: `img2vid serve --store postgres://... --slots 0`
 /// API servers, `img2vid worker` processes running the demo model, one throw-away PostgreSQL
 /// cluster, and a webhook receiver. Each test counts tasks, results and `succeed` webhook ids at
-/// the end. Sizes are kept small so the suite stays fast (8 tasks, not the issue's 30; the
-/// settings are 64x64, 4 frames, a few steps); short leases (3 s) make reclaims quick.
+/// the end. 30 tasks per test as issue 17 asks, each small so the suite stays fast (64x64, 4
+/// frames, a few steps); short leases (3 s) make reclaims quick.
 final class ScaleOutFaultTests: XCTestCase {
     static let secret = "whsec_" + Data("img2vid-scale-out-test-secret".utf8).base64EncodedString()
     var cluster: PostgresCluster!
     var store = ""
     var hooks: HookCollector!
+    /// Every process this test started, for the diagnostics of a timeout.
+    var spawned: [ScaleOutProcess] = []
 
     override func setUp() async throws {
         do { cluster = try PostgresCluster() } catch { throw XCTSkip("no PostgreSQL: \(error)") }
@@ -27,12 +29,16 @@ final class ScaleOutFaultTests: XCTestCase {
     }
 
     func server() throws -> ScaleOutProcess {
-        try ScaleOutProcess(self, role: "serve", store: store, extra: ["--slots", "0"])
+        let p = try ScaleOutProcess(self, role: "serve", store: store, extra: ["--slots", "0"])
+        spawned.append(p)
+        return p
     }
 
     func worker() throws -> ScaleOutProcess {
-        try ScaleOutProcess(self, role: "worker", store: store,
-                            extra: ["--lease-seconds", "3", "--heartbeat-seconds", "0.5", "--poll-seconds", "0.5"])
+        let p = try ScaleOutProcess(self, role: "worker", store: store,
+                                    extra: ["--lease-seconds", "3", "--heartbeat-seconds", "0.5", "--poll-seconds", "0.5"])
+        spawned.append(p)
+        return p
     }
 
     func body(steps: Int, size: Int = 64, external: String? = nil) throws -> [String: Any] {
@@ -61,7 +67,10 @@ final class ScaleOutFaultTests: XCTestCase {
             if done.count == ids.count { return done }
             try await Task.sleep(nanoseconds: 200_000_000)
         }
-        XCTFail("only \(done.count) of \(ids.count) tasks finished in \(timeout) s")
+        let unfinished = ids.filter { done[$0] == nil }.map { "'\($0)'" }.joined(separator: ",")
+        let rows = (try? sql("SELECT id, status, attempt, worker_id, lease_expires_at - \(Int64(Date().timeIntervalSince1970 * 1000)) AS lease_left_ms, progress FROM task WHERE id IN (\(unfinished))")) ?? "?"
+        let logs = spawned.map { "\($0.role) pid \($0.pid) \($0.process.isRunning ? "running" : "exited \($0.process.terminationStatus)") stderr:\n\($0.stderr.split(separator: "\n").suffix(15).joined(separator: "\n"))" }
+        XCTFail("only \(done.count) of \(ids.count) tasks finished in \(timeout) s; unfinished:\n\(rows)\n\(logs.joined(separator: "\n"))")
         throw ScaleOutError.timeout("tasks")
     }
 
@@ -104,7 +113,7 @@ final class ScaleOutFaultTests: XCTestCase {
         var ids: [String] = []
         let victim = try await submit(api[0], try body(steps: 12, size: 128))
         ids.append(victim)
-        for i in 0..<7 { ids.append(try await submit(api[i % 2], try body(steps: 3))) }
+        for i in 0..<29 { ids.append(try await submit(api[i % 2], try body(steps: 3))) }
         // Kill the worker running the long task once it is past its first step.
         var killed: ScaleOutProcess?
         let deadline = Date().addingTimeInterval(60)
@@ -157,7 +166,7 @@ final class ScaleOutFaultTests: XCTestCase {
     func testKill9OneAPIServerTheClientRetriesOnTheOtherNothingLostOrDoubled() async throws {
         let api = [try server(), try server()]
         let workers = [try worker(), try worker(), try worker()]
-        let n = 8
+        let n = 30
         var ids: [String: String] = [:]   // external id -> task id
         for i in 0..<n {
             let external = "order-\(i)"
@@ -184,10 +193,10 @@ final class ScaleOutFaultTests: XCTestCase {
     }
 
     func testPostgresRestartMidRunEveryoneReconnectsAndEveryTaskFinishes() async throws {
-        let api = try server()
-        let workers = [try worker(), try worker()]
+        let api = [try server(), try server()]
+        let workers = [try worker(), try worker(), try worker()]
         var ids: [String] = []
-        for _ in 0..<8 { ids.append(try await submit(api, try body(steps: 4, size: 96))) }
+        for i in 0..<30 { ids.append(try await submit(api[i % 2], try body(steps: 3))) }
         // Restart once some work is done and some is running.
         let deadline = Date().addingTimeInterval(60)
         while Date() < deadline, try sql("SELECT COUNT(*) FROM task WHERE status = 'succeed'") == "0" {
@@ -196,8 +205,8 @@ final class ScaleOutFaultTests: XCTestCase {
         try cluster.stop(mode: "fast")
         try await Task.sleep(nanoseconds: 1_500_000_000)
         try cluster.start()
-        let done = try await waitAll(ids, on: api, timeout: 180)
+        let done = try await waitAll(ids, on: api[1], timeout: 180)
         try await assertEachTaskOnce(ids, done)
-        for p in [api] + workers { p.stop() }
+        for p in api + workers { p.stop() }
     }
 }
