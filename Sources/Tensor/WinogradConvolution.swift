@@ -97,14 +97,17 @@ enum WinogradConvolution {
 
     /// `Bᵀ d B` of every 6x6 input tile of `channels` in tiles `first..<first+count`, element
     /// `k` of tile `t` and channel `ch` written to `v[(k * c + ch) * count + t - first]`.
-    /// Per tile row it first forms `Bᵀ d` for the whole strip (6 padded rows, loops over the
-    /// width that vectorise), then each tile's `(Bᵀ d) B` from 6 contiguous values per row.
+    /// Per strip of tiles (one tile row) the 6 padded input rows are split by column phase
+    /// (`x mod 4`: tile `q` starts at column `4q`, so its 6 columns are phases 0-3 of `q` and
+    /// phases 0-1 of `q + 1`); then `Bᵀ d` and `(Bᵀ d) B` are loops over consecutive tiles that
+    /// vectorise, and each of the 36 outputs of a strip is one contiguous run of `v`.
     static func transformInputs(_ src: UnsafePointer<Float>, channels: Range<Int>, c: Int, h: Int, w: Int, tilesX: Int,
                                 tilesPerImage: Int, first: Int, count: Int, to v: UnsafeMutablePointer<Float>) {
-        let wp = 4 * tilesX + 2
-        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: 12 * wp)
+        let qn = tilesX + 1          // tiles per phase row, plus one for the last tile's columns 4 and 5
+        let rowFloats = 4 * qn       // one input row, phase-split: [phase][q]
+        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: 12 * rowFloats)
         defer { scratch.deallocate() }
-        let rows = scratch, t = scratch + 6 * wp
+        let rows = scratch, t = scratch + 6 * rowFloats
         let planeStride = c * count
         for ch in channels {
             var tile = first
@@ -112,31 +115,37 @@ enum WinogradConvolution {
                 let image = tile / tilesPerImage, ty = (tile % tilesPerImage) / tilesX, tx0 = tile % tilesX
                 let end = min(first + count, tile - tx0 + tilesX)
                 let plane = src + (image * c + ch) * h * w
-                rows.update(repeating: 0, count: 6 * wp)
+                rows.update(repeating: 0, count: 6 * rowFloats)
                 for i in 0..<6 {
                     let y = 4 * ty - 1 + i
-                    if y >= 0 && y < h { (rows + i * wp + 1).update(from: plane + y * w, count: w) }
+                    guard y >= 0 && y < h else { continue }
+                    let line = plane + y * w, row = rows + i * rowFloats
+                    // Padded column x = input column x - 1 goes to phase x % 4, slot x / 4.
+                    for x in 1...w { row[(x & 3) * qn + (x >> 2)] = line[x - 1] }
                 }
-                let r0 = rows, r1 = rows + wp, r2 = rows + 2 * wp, r3 = rows + 3 * wp, r4 = rows + 4 * wp, r5 = rows + 5 * wp
-                for x in 0..<wp { t[x] = 4 * r0[x] - 5 * r2[x] + r4[x] }
-                for x in 0..<wp { t[wp + x] = -4 * (r1[x] + r2[x]) + r3[x] + r4[x] }
-                for x in 0..<wp { t[2 * wp + x] = 4 * (r1[x] - r2[x]) - r3[x] + r4[x] }
-                for x in 0..<wp { t[3 * wp + x] = 2 * (r3[x] - r1[x]) - r2[x] + r4[x] }
-                for x in 0..<wp { t[4 * wp + x] = 2 * (r1[x] - r3[x]) - r2[x] + r4[x] }
-                for x in 0..<wp { t[5 * wp + x] = 4 * r1[x] - 5 * r3[x] + r5[x] }
-                for index in tile..<end {
-                    let x0 = 4 * (tx0 + index - tile)
-                    let out = v + ch * count + (index - first)
-                    for k in 0..<6 {
-                        let d = t + k * wp + x0
-                        let o = out + 6 * k * planeStride
-                        o[0] = 4 * d[0] - 5 * d[2] + d[4]
-                        o[planeStride] = -4 * (d[1] + d[2]) + d[3] + d[4]
-                        o[2 * planeStride] = 4 * (d[1] - d[2]) - d[3] + d[4]
-                        o[3 * planeStride] = 2 * (d[3] - d[1]) - d[2] + d[4]
-                        o[4 * planeStride] = 2 * (d[1] - d[3]) - d[2] + d[4]
-                        o[5 * planeStride] = 4 * d[1] - 5 * d[3] + d[5]
-                    }
+                // Bᵀ d over every column at once (the rows' phase layouts line up).
+                let r0 = rows, r1 = rows + rowFloats, r2 = rows + 2 * rowFloats
+                let r3 = rows + 3 * rowFloats, r4 = rows + 4 * rowFloats, r5 = rows + 5 * rowFloats
+                for x in 0..<rowFloats { t[x] = 4 * r0[x] - 5 * r2[x] + r4[x] }
+                for x in 0..<rowFloats { t[rowFloats + x] = -4 * (r1[x] + r2[x]) + r3[x] + r4[x] }
+                for x in 0..<rowFloats { t[2 * rowFloats + x] = 4 * (r1[x] - r2[x]) - r3[x] + r4[x] }
+                for x in 0..<rowFloats { t[3 * rowFloats + x] = 2 * (r3[x] - r1[x]) - r2[x] + r4[x] }
+                for x in 0..<rowFloats { t[4 * rowFloats + x] = 2 * (r1[x] - r3[x]) - r2[x] + r4[x] }
+                for x in 0..<rowFloats { t[5 * rowFloats + x] = 4 * r1[x] - 5 * r3[x] + r5[x] }
+                // (Bᵀ d) B for the strip's tiles tx0..<tx0 + n, one output element at a time.
+                let n = end - tile
+                for k in 0..<6 {
+                    let row = t + k * rowFloats + tx0
+                    let p0 = row, p1 = row + qn, p2 = row + 2 * qn, p3 = row + 3 * qn, p4 = row + 1, p5 = row + qn + 1
+                    let out = v + 6 * k * planeStride + ch * count + (tile - first)
+                    let o0 = out, o1 = out + planeStride, o2 = out + 2 * planeStride
+                    let o3 = out + 3 * planeStride, o4 = out + 4 * planeStride, o5 = out + 5 * planeStride
+                    for q in 0..<n { o0[q] = 4 * p0[q] - 5 * p2[q] + p4[q] }
+                    for q in 0..<n { o1[q] = -4 * (p1[q] + p2[q]) + p3[q] + p4[q] }
+                    for q in 0..<n { o2[q] = 4 * (p1[q] - p2[q]) - p3[q] + p4[q] }
+                    for q in 0..<n { o3[q] = 2 * (p3[q] - p1[q]) - p2[q] + p4[q] }
+                    for q in 0..<n { o4[q] = 2 * (p1[q] - p3[q]) - p2[q] + p4[q] }
+                    for q in 0..<n { o5[q] = 4 * p1[q] - 5 * p3[q] + p5[q] }
                 }
                 tile = end
             }
@@ -145,44 +154,65 @@ enum WinogradConvolution {
 
     /// `Aᵀ m A + bias` for output channels `outputs` of tiles `first..<first+count`, from the 36
     /// products at `m[(k * o + oc) * count + t - first]`, written into the output planes
-    /// (4x4 blocks, cropped at the right and bottom edges).
+    /// (4x4 blocks, cropped at the right and bottom edges). Eight tiles at a time, one per SIMD
+    /// lane (the products of consecutive tiles are contiguous); then each lane's 4x4 block is
+    /// stored.
     static func transformOutputs(_ m: UnsafePointer<Float>, outputs: Range<Int>, o: Int, h: Int, w: Int, tilesX: Int,
                                  tilesPerImage: Int, first: Int, count: Int, bias: [Float]?,
                                  to dst: UnsafeMutablePointer<Float>) {
+        typealias V = SIMD8<Float>
         let planeStride = o * count
+        // The 16 outputs of 8 tiles: block[(4 * row + col) * 8 + lane].
+        let block = UnsafeMutablePointer<Float>.allocate(capacity: 16 * 8)
+        defer { block.deallocate() }
         for oc in outputs {
             let b = bias?[oc] ?? 0
-            for t in 0..<count {
-                let tile = first + t
-                let image = tile / tilesPerImage, ty = (tile % tilesPerImage) / tilesX, tx = tile % tilesX
+            var t = 0
+            while t < count {
+                let lanes = min(8, count - t)
                 let p = m + oc * count + t
-                // Aᵀ m: 4 rows of 6, from the 6 rows of m.
-                var r = (SIMD8<Float>(), SIMD8<Float>(), SIMD8<Float>(), SIMD8<Float>())
-                for j in 0..<6 {
-                    let m0 = p[j * planeStride], m1 = p[(6 + j) * planeStride], m2 = p[(12 + j) * planeStride]
-                    let m3 = p[(18 + j) * planeStride], m4 = p[(24 + j) * planeStride], m5 = p[(30 + j) * planeStride]
-                    r.0[j] = m0 + m1 + m2 + m3 + m4
-                    r.1[j] = m1 - m2 + 2 * (m3 - m4)
-                    r.2[j] = m1 + m2 + 4 * (m3 + m4)
-                    r.3[j] = m1 - m2 + 8 * (m3 - m4) + m5
+                @inline(__always) func load(_ k: Int) -> V {
+                    let q = p + k * planeStride
+                    if lanes == 8 { return UnsafeRawPointer(q).loadUnaligned(as: V.self) }
+                    var x = V()
+                    for l in 0..<lanes { x[l] = q[l] }
+                    return x
                 }
-                let y0 = 4 * ty, x0 = 4 * tx
-                let rowsLeft = min(4, h - y0), cols = min(4, w - x0)
-                let plane = dst + (image * o + oc) * h * w
-                func store(_ i: Int, _ q: SIMD8<Float>) {
-                    guard i < rowsLeft else { return }
-                    let line = plane + (y0 + i) * w + x0
-                    let values = (q[0] + q[1] + q[2] + q[3] + q[4], q[1] - q[2] + 2 * (q[3] - q[4]),
-                                  q[1] + q[2] + 4 * (q[3] + q[4]), q[1] - q[2] + 8 * (q[3] - q[4]) + q[5])
-                    if cols == 4 {
-                        line[0] = values.0 + b; line[1] = values.1 + b; line[2] = values.2 + b; line[3] = values.3 + b
-                    } else {
-                        line[0] = values.0 + b
-                        if cols > 1 { line[1] = values.1 + b }
-                        if cols > 2 { line[2] = values.2 + b }
+                // Aᵀ m A: columns first (rows of m combined), then rows.
+                @inline(__always) func columns(_ j: Int) -> (V, V, V, V) {
+                    let m0 = load(j), m1 = load(6 + j), m2 = load(12 + j), m3 = load(18 + j), m4 = load(24 + j), m5 = load(30 + j)
+                    let s12 = m1 + m2, d12 = m1 - m2, s34 = m3 + m4, d34 = m3 - m4
+                    return (m0 + s12 + s34, d12 + 2 * d34, s12 + 4 * s34, d12 + 8 * d34 + m5)
+                }
+                let c0 = columns(0), c1 = columns(1), c2 = columns(2), c3 = columns(3), c4 = columns(4), c5 = columns(5)
+                @inline(__always) func rows(_ row: Int, _ q0: V, _ q1: V, _ q2: V, _ q3: V, _ q4: V, _ q5: V) {
+                    let s12 = q1 + q2, d12 = q1 - q2, s34 = q3 + q4, d34 = q3 - q4, bv = V(repeating: b)
+                    let out = block + 32 * row
+                    UnsafeMutableRawPointer(out).storeBytes(of: q0 + s12 + s34 + bv, as: V.self)
+                    UnsafeMutableRawPointer(out + 8).storeBytes(of: d12 + 2 * d34 + bv, as: V.self)
+                    UnsafeMutableRawPointer(out + 16).storeBytes(of: s12 + 4 * s34 + bv, as: V.self)
+                    UnsafeMutableRawPointer(out + 24).storeBytes(of: d12 + 8 * d34 + q5 + bv, as: V.self)
+                }
+                rows(0, c0.0, c1.0, c2.0, c3.0, c4.0, c5.0)
+                rows(1, c0.1, c1.1, c2.1, c3.1, c4.1, c5.1)
+                rows(2, c0.2, c1.2, c2.2, c3.2, c4.2, c5.2)
+                rows(3, c0.3, c1.3, c2.3, c3.3, c4.3, c5.3)
+                for l in 0..<lanes {
+                    let tile = first + t + l
+                    let image = tile / tilesPerImage, ty = (tile % tilesPerImage) / tilesX, tx = tile % tilesX
+                    let y0 = 4 * ty, x0 = 4 * tx
+                    let rowsLeft = min(4, h - y0), cols = min(4, w - x0)
+                    let plane = dst + (image * o + oc) * h * w + y0 * w + x0
+                    for row in 0..<rowsLeft {
+                        let line = plane + row * w, values = block + 32 * row + l
+                        if cols == 4 {
+                            line[0] = values[0]; line[1] = values[8]; line[2] = values[16]; line[3] = values[24]
+                        } else {
+                            for col in 0..<cols { line[col] = values[8 * col] }
+                        }
                     }
                 }
-                store(0, r.0); store(1, r.1); store(2, r.2); store(3, r.3)
+                t += lanes
             }
         }
     }
