@@ -3,12 +3,15 @@ public enum PostgresStoreError: Error, CustomStringConvertible {
     case unreachable(String, String)
     case missingFile(String)
     case duplicateTask(String)
+    /// A benchmark's throw-away database could not be created, read or dropped: where, and why.
+    case scratchDatabase(String, String)
 
     public var description: String {
         switch self {
         case .unreachable(let url, let why): return "cannot reach the job store at \(url): \(why)"
         case .missingFile(let path): return "cannot read \(path)"
         case .duplicateTask(let id): return "task \(id) exists already"
+        case .scratchDatabase(let url, let why): return "throw-away database beside \(url): \(why)"
         }
     }
 }
