@@ -227,7 +227,8 @@ struct BenchQueueCommand: AsyncParsableCommand {
         }
         text += "tasks finished as \(report.outcome); idle claimers poll every \(report.pollSeconds) s "
             + "(woken \(report.store == "sqlite" ? "in-process after each submit" : "by LISTEN/NOTIFY"))\n"
-        text += "machine: \(report.machine.cpus) CPUs, \(report.machine.cpuModel)\n"
+        text += "machine: \(report.machine.cpus) CPUs, \(report.machine.cpuModel)"
+            + (report.machine.loadAverage.map { String(format: ", load average %.2f at the start", $0) } ?? "") + "\n"
         text += InspectCommand.grid(rows, rightAligned: [0, 1, 2, 3, 4, 5, 6, 7]) + "\n"
         for r in report.rounds where !r.exactlyOnce {
             text += "TASKS LOST OR DUPLICATED with \(r.workers) workers:\n" + r.problems.map { "  - \($0)\n" }.joined()

@@ -8,16 +8,20 @@ struct QueueBenchReport: Encodable {
     struct Machine: Encodable {
         var cpus: Int
         var cpuModel: String
+        /// The 1-minute load average when the run started (/proc/loadavg): other work on the
+        /// machine takes CPU from the claimers and the database.
+        var loadAverage: Double?
 
-        enum CodingKeys: String, CodingKey { case cpus, cpuModel = "cpu_model" }
+        enum CodingKeys: String, CodingKey { case cpus, cpuModel = "cpu_model", loadAverage = "load_average" }
 
-        /// This machine: active processors and /proc/cpuinfo's first `model name`.
+        /// This machine: active processors, /proc/cpuinfo's first `model name`, the load average.
         static var current: Machine {
+            let load = (try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8))?.split(separator: " ").first.flatMap { Double($0) }
             let info = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
             let model = info.split(separator: "\n").first { $0.hasPrefix("model name") }
                 .flatMap { $0.split(separator: ":", maxSplits: 1).last }
                 .map { $0.trimmingCharacters(in: .whitespaces) } ?? "unknown"
-            return Machine(cpus: ProcessInfo.processInfo.activeProcessorCount, cpuModel: model)
+            return Machine(cpus: ProcessInfo.processInfo.activeProcessorCount, cpuModel: model, loadAverage: load)
         }
     }
 
