@@ -48,7 +48,8 @@ struct BenchQueueCommand: AsyncParsableCommand {
             Examples:
               img2vid bench-queue
               img2vid bench-queue --store sqlite --workers 1,4,16 --tasks 2000 --json
-              img2vid bench-queue --store postgres://postgres@127.0.0.1:5432/postgres --workers 1,4,16
+              img2vid bench-queue --store postgres://postgres@127.0.0.1:5432/postgres \\
+                  --workers 1,4,16 --pool-size 4
               Scripts/bench-queue        # SQLite, then a throw-away PostgreSQL 15 cluster
 
             Exit codes: 0 ok, 2 usage error, 1 a store error or a task lost or duplicated.
@@ -77,7 +78,7 @@ struct BenchQueueCommand: AsyncParsableCommand {
     @Option(help: "PostgreSQL: connections in this process's pool (default: the largest --workers + 2).")
     var poolSize: Int?
 
-    @Option(help: ArgumentHelp("Folder for the SQLite files and the store's scratch copies (default: a new temporary folder, removed at the end).",
+    @Option(help: ArgumentHelp("Where the run's own folder (SQLite files, the store's scratch copies) is made and removed at the end (default: the temporary folder).",
                                valueName: "path"))
     var dataDir: String?
 
@@ -107,16 +108,13 @@ struct BenchQueueCommand: AsyncParsableCommand {
     func run() async throws {
         let location: PostgresLocation?
         do { location = isPostgres ? try PostgresLocation(url: store) : nil } catch { throw ValidationError("\(error)") }
-        let ownsFolder = dataDir == nil
-        let folder = dataDir.map { URL(fileURLWithPath: $0).standardizedFileURL.path }
-            ?? FileManager.default.temporaryDirectory.appendingPathComponent("img2vid-bench-queue-\(UUID().uuidString.prefix(8))").path
+        // A folder of its own (under --data-dir or the temporary folder), removed at the end.
+        let parent = dataDir.map { URL(fileURLWithPath: $0).standardizedFileURL.path } ?? FileManager.default.temporaryDirectory.path
+        let folder = (parent as NSString).appendingPathComponent("img2vid-bench-queue-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
         let image = (folder as NSString).appendingPathComponent("bench-input.png")
         try Data(base64Encoded: Self.tinyPNG)!.write(to: URL(fileURLWithPath: image))
-        defer {
-            try? FileManager.default.removeItem(atPath: image)
-            if ownsFolder { try? FileManager.default.removeItem(atPath: folder) }
-        }
 
         var settings = QueueBenchmark.Settings(tasks: tasks, latencyTasks: latencyTasks ?? max(1, tasks / 10), rate: rate, imagePath: image)
         settings.pollSeconds = pollSeconds
