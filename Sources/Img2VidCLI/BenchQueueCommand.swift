@@ -52,7 +52,7 @@ struct BenchQueueCommand: AsyncParsableCommand {
                   --workers 1,4,16 --pool-size 4
               Scripts/bench-queue        # SQLite, then a throw-away PostgreSQL 15 cluster
 
-            Exit codes: 0 ok, 2 usage error, 1 a store error or a task lost or duplicated.
+            Exit codes: 0 ok, 2 usage error, 130 interrupted, 1 a store error or a task lost or duplicated.
             """
     )
 
@@ -151,7 +151,15 @@ struct BenchQueueCommand: AsyncParsableCommand {
         }
         let trap = ShutdownTrap { work.cancel() }
         defer { withExtendedLifetime(trap) {} }
-        report = try await work.value
+        do {
+            report = try await work.value
+        } catch is CancellationError {
+            Console.error("interrupted")
+            throw ExitCode(130)
+        } catch {
+            Console.error("\(error)")
+            throw ExitCode(1)
+        }
         report.exactlyOnce = report.rounds.allSatisfy(\.exactlyOnce)
 
         if json {

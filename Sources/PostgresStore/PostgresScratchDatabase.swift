@@ -17,6 +17,8 @@ public struct PostgresScratchDatabase: Sendable {
         let name = prefix + "_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(12).lowercased()
         do {
             _ = try await execute("CREATE DATABASE \(name)", on: admin)
+        } catch let error as PostgresStoreError {
+            throw error
         } catch {
             throw PostgresStoreError.scratchDatabase(admin.description,
                                                      "CREATE DATABASE \(name) failed: \(PostgresJobStore.describe(error)) "
@@ -50,17 +52,32 @@ public struct PostgresScratchDatabase: Sendable {
     }
 
     /// One statement on a short-lived client of its own; the first column of each row as text.
-    /// `sql` is built from generated names only (DDL takes no bind parameters).
-    private static func execute(_ sql: String, on location: PostgresLocation) async throws -> [String] {
-        var logger = Logger(label: "img2vid.postgres.scratch")
-        logger.logLevel = .critical
+    /// `sql` is built from generated names only (DDL takes no bind parameters). A server that
+    /// cannot be reached fails after `timeout` seconds (the pool would otherwise keep retrying).
+    private static func execute(_ sql: String, on location: PostgresLocation, timeout: Double = 15) async throws -> [String] {
+        var quiet = Logger(label: "img2vid.postgres.scratch")
+        quiet.logLevel = .critical
+        let logger = quiet
         let client = PostgresClient(configuration: location.clientConfiguration(maxConnections: 1))
         let running = Task { await client.run() }
         defer { running.cancel() }
-        var values: [String] = []
-        for try await value in try await client.query(PostgresQuery(unsafeSQL: sql), logger: logger).decode(String.self) {
-            values.append(value)
+        return try await withThrowingTaskGroup(of: [String]?.self) { group in
+            group.addTask {
+                var values: [String] = []
+                for try await value in try await client.query(PostgresQuery(unsafeSQL: sql), logger: logger).decode(String.self) {
+                    values.append(value)
+                }
+                return values
+            }
+            group.addTask {
+                try await Task.sleep(nanoseconds: UInt64(timeout * 1e9))
+                return nil
+            }
+            defer { group.cancelAll() }
+            guard let first = try await group.next(), let values = first else {
+                throw PostgresStoreError.unreachable(location.description, "no connection within \(Int(timeout)) s")
+            }
+            return values
         }
-        return values
     }
 }
