@@ -201,7 +201,8 @@ struct BenchQueueCommand: AsyncParsableCommand {
         } catch {
             outcome = .failure(error)
         }
-        try await database.drop()
+        // In a task of its own: an interrupted round (the work cancelled) still drops its database.
+        try await Task { try await database.drop() }.value
         return try outcome.get()
     }
 
