@@ -124,7 +124,7 @@ public struct QueueBenchmark: Sendable {
         let starts = submittedAt.values
         let submitSeconds = starts.count > 1 ? Self.seconds(starts.max()! - starts.min()!) : 0
         await doorbell.close()
-        let latencyLogs = try await claiming.value
+        let latencyLogs = try await withTaskCancellationHandler { try await claiming.value } onCancel: { claiming.cancel() }
 
         // The count: every task claimed once, finished once; the store agrees.
         let after = try await store.counts(keyId: nil)
