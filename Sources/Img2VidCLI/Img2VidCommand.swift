@@ -17,7 +17,7 @@ struct Img2VidCommand: AsyncParsableCommand {
             """,
         version: Img2VidVersion.string,
         subcommands: [GenerateCommand.self, CheckCommand.self, CompareCommand.self, ConceptsCommand.self,
-                      InspectCommand.self, BenchCommand.self, ServeCommand.self, WorkerCommand.self, KeysCommand.self]
+                      InspectCommand.self, BenchCommand.self, BenchQueueCommand.self, ServeCommand.self, WorkerCommand.self, KeysCommand.self]
     )
 
     /// ArgumentParser's own entry point, except that usage errors (unknown or missing options,

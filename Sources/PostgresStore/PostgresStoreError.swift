@@ -5,6 +5,8 @@ public enum PostgresStoreError: Error, CustomStringConvertible {
     case duplicateTask(String)
     /// An operation that did not finish in time (the database unreachable or a request lost).
     case timedOut(String, Double)
+    /// A benchmark's throw-away database could not be created, read or dropped: where, and why.
+    case scratchDatabase(String, String)
 
     public var description: String {
         switch self {
@@ -12,6 +14,7 @@ public enum PostgresStoreError: Error, CustomStringConvertible {
         case .missingFile(let path): return "cannot read \(path)"
         case .duplicateTask(let id): return "task \(id) exists already"
         case .timedOut(let operation, let seconds): return "the job store did not answer \(operation) within \(Int(seconds)) s"
+        case .scratchDatabase(let url, let why): return "throw-away database beside \(url): \(why)"
         }
     }
 }
