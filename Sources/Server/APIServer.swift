@@ -11,7 +11,9 @@ import ServiceLifecycle
 /// and answers; workers run tasks through the `TaskRunner`.
 public struct APIServer: Sendable {
     let config: ServerConfiguration
-    let store: any JobStore
+    /// The store as the handlers use it: bounded by `config.storeTimeout`, its outages thrown as
+    /// `JobStoreUnavailable` (503). The worker slots and the webhook dispatcher use `store.base`.
+    let store: BoundedJobStore
     let runner: any TaskRunner
     let pool: WorkerPool
     let dispatcher: WebhookDispatcher
@@ -22,7 +24,7 @@ public struct APIServer: Sendable {
     public init(config: ServerConfiguration, store: any JobStore, runner: any TaskRunner, publicURL: PublicURL) throws {
         self.config = config
         self.publicURL = publicURL
-        self.store = store
+        self.store = BoundedJobStore(store, timeout: config.storeTimeout)
         self.runner = runner
         let metrics = self.metrics
         pool = WorkerPool(store: store, runner: runner,
@@ -42,7 +44,7 @@ public struct APIServer: Sendable {
 
     /// Runs until SIGTERM or SIGINT. Tasks left processing by a killed process are queued again first.
     public func run() async throws {
-        let requeued = try await store.requeueAbandoned()
+        let requeued = try await store.base.requeueAbandoned()
         var logger = Logger(label: "img2vid.serve")
         logger.logLevel = .info
         if requeued > 0 { logger.info("queued again \(requeued) task(s) left processing by the previous run") }
@@ -76,6 +78,8 @@ public struct APIServer: Sendable {
         router.get("/openapi.json") { _, _ in try Static.page("openapi.json") }
         router.get("/healthz") { _, _ in JSONResponse.ok(["status": "ok"]) }
         router.get("/readyz") { _, _ in
+            // Ready means able to take tasks: the store answers (else 503, 5002) and the model is loaded.
+            _ = try await api.store.hasActiveKeys()
             guard await api.runner.isReady() else { throw APIError.notReady() }
             return JSONResponse.ok(["status": "ready", "default_model": api.config.defaultModel])
         }
@@ -172,11 +176,9 @@ public struct APIServer: Sendable {
 
         let taskId = "tsk_" + RandomToken.make(bytes: 12)
         let inputs = (config.dataDirectory as NSString).appendingPathComponent("inputs")
-        try FileManager.default.createDirectory(atPath: inputs, withIntermediateDirectories: true)
         let imagePath = (inputs as NSString).appendingPathComponent("\(taskId).\(image.fileExtension)")
-        guard FileManager.default.createFile(atPath: imagePath, contents: Data(image.bytes)) else {
-            throw APIError.internalError("cannot write the input image under \(inputs)")
-        }
+        // A full or read-only data folder is the store's outage (503): nothing is written, nothing stored.
+        try InputFile.write(image.bytes, to: imagePath)
         let policy = try policy(for: key)
         let preflight: PreflightResult
         do {
@@ -193,13 +195,24 @@ public struct APIServer: Sendable {
         }
         let (task, created): (TaskRecord, Bool)
         do {
+            // The task and its first event are one transaction; the image is removed whenever the
+            // insert fails (also when it fails after the deadline answered 503), so a refused
+            // submission leaves neither a task without its image nor an image without its task.
             (task, created) = try await store.submit(NewTask(id: taskId, keyId: key?.id, externalTaskId: submission.externalTaskId,
                                                              input: submission.input, imagePath: imagePath, policy: policy,
-                                                             callbackURL: submission.callbackURL, unfinishedLimit: Self.unfinishedLimit(key)))
+                                                             callbackURL: submission.callbackURL, unfinishedLimit: Self.unfinishedLimit(key)),
+                                                     lateFailure: { try? FileManager.default.removeItem(atPath: imagePath) })
         } catch let reached as UnfinishedLimitReached {
             try? FileManager.default.removeItem(atPath: imagePath)
             guard let key else { throw APIError.internalError("a limit without a key") }
             throw try await overLimit(key, reached)
+        } catch let unavailable as JobStoreUnavailable {
+            // Timed out: the call may still commit; its late failure removes the image.
+            if unavailable.reason != .timedOut { try? FileManager.default.removeItem(atPath: imagePath) }
+            throw unavailable
+        } catch {
+            try? FileManager.default.removeItem(atPath: imagePath)
+            throw error
         }
         guard created else {
             // Lost a race with the same external_task_id: the other submission's task stands.
@@ -399,8 +412,7 @@ public struct APIServer: Sendable {
             }
         }
         let scratch = (config.dataDirectory as NSString).appendingPathComponent("inputs/check-\(RandomToken.make(bytes: 8)).\(image.fileExtension)")
-        try FileManager.default.createDirectory(atPath: (scratch as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-        FileManager.default.createFile(atPath: scratch, contents: Data(bytes))
+        try InputFile.write(bytes, to: scratch)
         defer { try? FileManager.default.removeItem(atPath: scratch) }
         let policy = try policy(for: key)
         let result: PreflightResult
