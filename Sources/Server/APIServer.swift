@@ -282,8 +282,10 @@ public struct APIServer: Sendable {
         return JSONResponse.ok(items, extra: ["page_num": page, "page_size": size, "total": total])
     }
 
+    /// An integer query parameter: absent means `def`; present it must be an integer in `range`
+    /// (an empty `pageNum=` is refused like any other non-integer, as the OpenAPI document says).
     static func queryInt(_ value: String?, name: String, default def: Int, _ range: ClosedRange<Int>) throws -> Int {
-        guard let value, !value.isEmpty else { return def }
+        guard let value else { return def }
         guard let i = Int(value), range.contains(i) else { throw APIError.invalid(name, "expected an integer in \(range.lowerBound)...\(range.upperBound), got '\(value.prefix(20))'") }
         return i
     }

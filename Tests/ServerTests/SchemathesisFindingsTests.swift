@@ -65,6 +65,7 @@ final class SchemathesisFindingsTests: ServerTestCase {
 
     /// Read from the document: `pageNum` had no maximum, but the server refuses pages past 100,000
     /// (schemathesis's positive-data check would send a larger one). Both now say 100,000.
+    /// Found by schemathesis (ST201): an empty `pageNum=` was answered 200 as if absent.
     func testPageNumLimitIsTheDocumentedMaximum() throws {
         let parameters = try XCTUnwrap((try paths["/v1/videos/image2video"]?["get"] as? [String: Any])?["parameters"] as? [[String: Any]])
         let pageNum = try XCTUnwrap(parameters.first { $0["name"] as? String == "pageNum" }?["schema"] as? [String: Any])
@@ -74,6 +75,13 @@ final class SchemathesisFindingsTests: ServerTestCase {
         let over = try server.client.get("/v1/videos/image2video?pageNum=\(maximum + 1)")
         XCTAssertEqual(over.status, 400, over.text)
         XCTAssertEqual(over.code, 1201)
+        // ST201: an empty value (`?pageNum=&pageSize=`) is not an integer; it was taken as absent.
+        for query in ["pageNum=", "pageSize=", "pageNum=&pageSize="] {
+            let empty = try server.client.get("/v1/videos/image2video?\(query)")
+            XCTAssertEqual(empty.status, 400, "\(query): \(empty.text)")
+            XCTAssertEqual(empty.code, 1201, query)
+        }
+        XCTAssertEqual(try server.client.get("/v1/videos/image2video").status, 200, "absent parameters take their defaults")
         XCTAssertEqual(server.stop(), 0)
     }
 
