@@ -341,13 +341,17 @@ public struct APIServer: Sendable {
         var range = 0..<size
         var status = HTTPResponse.Status.ok
         if let header = request.headers[HTTPField.Name("Range")!] {
-            guard let r = Self.byteRange(header, size: size) else {
+            switch Self.byteRange(header, size: size) {
+            case .ignored:
+                break
+            case .unsatisfiable:
                 headers[HTTPField.Name("Content-Range")!] = "bytes */\(size)"
                 return Response(status: .rangeNotSatisfiable, headers: headers)
+            case .satisfiable(let r):
+                range = r
+                status = .partialContent
+                headers[HTTPField.Name("Content-Range")!] = "bytes \(r.lowerBound)-\(r.upperBound - 1)/\(size)"
             }
-            range = r
-            status = .partialContent
-            headers[HTTPField.Name("Content-Range")!] = "bytes \(r.lowerBound)-\(r.upperBound - 1)/\(size)"
         }
         headers[.contentLength] = String(range.count)
         if head { return Response(status: status, headers: headers) }
@@ -367,21 +371,39 @@ public struct APIServer: Sendable {
         })
     }
 
-    /// One range of `bytes=a-b`, `bytes=a-` or `bytes=-n`; nil when unsatisfiable or malformed.
-    static func byteRange(_ header: String, size: Int) -> Range<Int>? {
+    /// What a `Range` header asks of a file of `size` bytes (RFC 9110 14.1.2 and 14.2).
+    enum ByteRange: Equatable {
+        /// Not a byte range img2vid understands (another unit, bad syntax, last before first): the
+        /// header is ignored and the whole file answered 200, as RFC 9110 14.2 lets a server do.
+        case ignored
+        /// A well-formed range that starts at or past the end (or a zero-length suffix): 416.
+        case unsatisfiable
+        /// The bytes to send (206).
+        case satisfiable(Range<Int>)
+    }
+
+    /// The first range of `bytes=a-b`, `bytes=a-` or `bytes=-n`. Found by schemathesis: a malformed
+    /// header (an empty `Range:`) was answered 416 with no body, which the document (and the RFC)
+    /// reserve for ranges that are well formed but past the end.
+    static func byteRange(_ header: String, size: Int) -> ByteRange {
         let h = header.trimmingCharacters(in: .whitespaces)
-        guard h.lowercased().hasPrefix("bytes="), size > 0 else { return nil }
-        let spec = h.dropFirst(6).split(separator: ",").first.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
+        guard h.lowercased().hasPrefix("bytes=") else { return .ignored }
+        let spec = h.dropFirst(6).split(separator: ",", omittingEmptySubsequences: false).first.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
         let ends = spec.split(separator: "-", omittingEmptySubsequences: false)
-        guard ends.count == 2 else { return nil }
+        guard ends.count == 2 else { return .ignored }
+        let digits = { (s: Substring) in !s.isEmpty && s.allSatisfy { $0.isASCII && $0.isNumber } }
         if ends[0].isEmpty {
-            guard let n = Int(ends[1]), n > 0 else { return nil }
-            return max(0, size - n)..<size
+            guard digits(ends[1]) else { return .ignored }
+            guard let n = Int(ends[1]) else { return size > 0 ? .satisfiable(0..<size) : .unsatisfiable }   // a suffix longer than Int: all of it
+            guard n > 0, size > 0 else { return .unsatisfiable }
+            return .satisfiable(max(0, size - n)..<size)
         }
-        guard let a = Int(ends[0]), a < size else { return nil }
-        let b = ends[1].isEmpty ? size - 1 : min(Int(ends[1]) ?? -1, size - 1)
-        guard b >= a else { return nil }
-        return a..<(b + 1)
+        guard digits(ends[0]), ends[1].isEmpty || digits(ends[1]) else { return .ignored }
+        guard let a = Int(ends[0]) else { return .unsatisfiable }   // a first byte past Int.max is past the end
+        let last = ends[1].isEmpty ? Int.max : (Int(ends[1]) ?? Int.max)
+        guard last >= a else { return .ignored }
+        guard a < size else { return .unsatisfiable }
+        return .satisfiable(a..<(min(last, size - 1) + 1))
     }
 
     // MARK: Moderation check

@@ -103,6 +103,41 @@ final class SchemathesisFindingsTests: ServerTestCase {
         XCTAssertEqual(server.stop(), 0)
     }
 
+    /// ST202: an empty `Range:` header (schema-valid: the document says string) was answered 416
+    /// with no body. A header that is not a byte range is now ignored (RFC 9110 14.2: 200, the whole
+    /// file); 416 stays for well-formed ranges past the end, 206 for satisfiable ones.
+    func testMalformedRangeHeadersAreIgnoredAndOnlyRangesPastTheEndAre416() throws {
+        let server = try ServerProcess(test: self, extra: tinyArgs)
+        let id = try submit(server, try taskBody(steps: 2))
+        let done = try waitFor(server, id)
+        let url = try XCTUnwrap(((done["task_result"] as? [String: Any])?["videos"] as? [[String: Any]])?.first?["url"] as? String)
+        let path = "/v1/files/" + (url.split(separator: "/").last.map(String.init) ?? "")
+        let full = try server.client.get(path)
+        XCTAssertEqual(full.status, 200)
+        let size = full.body.count
+        for ignored in ["", "0", "bytes", "bytes=", "bytes=-", "bytes=abc-", "bytes=5-2", "items=0-10", "bytes=1-2-3", "bytes=٣-"] {
+            let r = try server.client.get(path, headers: ["Range": ignored])
+            XCTAssertEqual(r.status, 200, "Range '\(ignored)'")
+            XCTAssertEqual(r.body, full.body, "Range '\(ignored)'")
+            XCTAssertNil(r.headers["content-range"], "Range '\(ignored)'")
+        }
+        for past in ["bytes=\(size)-", "bytes=\(size)-\(size + 10)", "bytes=-0", "bytes=99999999999999999999999-"] {
+            let r = try server.client.get(path, headers: ["Range": past])
+            XCTAssertEqual(r.status, 416, "Range '\(past)'")
+            XCTAssertEqual(r.headers["content-range"], "bytes */\(size)", "Range '\(past)'")
+        }
+        let first = try server.client.get(path, headers: ["Range": "bytes=0-0"])
+        XCTAssertEqual(first.status, 206)
+        XCTAssertEqual(first.body, [full.body[0]])
+        let beyondEnd = try server.client.get(path, headers: ["Range": "bytes=\(size - 2)-\(size + 100)"])
+        XCTAssertEqual(beyondEnd.status, 206)
+        XCTAssertEqual(beyondEnd.headers["content-range"], "bytes \(size - 2)-\(size - 1)/\(size)")
+        let huge = try server.client.get(path, headers: ["Range": "bytes=-99999999999999999999999"])
+        XCTAssertEqual(huge.status, 206, "a suffix longer than the file is all of it")
+        XCTAssertEqual(huge.body, full.body)
+        XCTAssertEqual(server.stop(), 0)
+    }
+
     /// The store outage codes are documented: 5002 and 5003 in the error schema, and a 503 answer
     /// (with Retry-After) on every /v1 operation.
     func testStoreOutageAnswersAreDocumentedOnEveryV1Operation() throws {
