@@ -60,8 +60,18 @@ struct APIError: Error, Sendable {
             return APIError(status: 503, code: 5003, "job store full: \(e.detail). The request was not carried out; retry once space is freed",
                             retryAfter: storeFullRetrySeconds)
         }
-        return APIError(status: 503, code: 5002, "job store unavailable (\(e.reason.rawValue)): \(e.detail). The request was not carried out; "
+        return APIError(status: 503, code: 5002, "job store unavailable (\(words(e.reason))): \(e.detail). The request was not carried out; "
                         + "retry in a few seconds", retryAfter: storeRetrySeconds)
+    }
+    static func words(_ reason: JobStoreUnavailable.Reason) -> String {
+        switch reason {
+        case .unreachable: return "unreachable"
+        case .full: return "disk full"
+        case .readOnly: return "read-only"
+        case .ioError: return "I/O error"
+        case .busy: return "locked"
+        case .timedOut: return "timed out"
+        }
     }
     static let storeRetrySeconds = 5
     static let storeFullRetrySeconds = 30
