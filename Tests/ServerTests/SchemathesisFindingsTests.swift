@@ -140,6 +140,30 @@ final class SchemathesisFindingsTests: ServerTestCase {
         XCTAssertEqual(server.stop(), 0)
     }
 
+    /// ST201: `null` for an optional field was accepted (the server reads it as absent) while the
+    /// document said `string`/`integer`. The document now allows null for every optional submit and
+    /// check field, and the server accepts it.
+    func testNullOptionalFieldsAreAcceptedAndDocumented() throws {
+        let schemas = try XCTUnwrap((try document()["components"] as? [String: Any])?["schemas"] as? [String: Any])
+        let submit = try XCTUnwrap((schemas["SubmitRequest"] as? [String: Any])?["properties"] as? [String: [String: Any]])
+        let optional = submit.keys.filter { !["image", "avoid"].contains($0) }.sorted()
+        for name in optional {
+            XCTAssertTrue((submit[name]?["type"] as? [String])?.contains("null") == true, "\(name) does not allow null")
+        }
+        let check = try XCTUnwrap((schemas["CheckRequest"] as? [String: Any])?["properties"] as? [String: [String: Any]])
+        for name in ["prompt", "negative_prompt"] {
+            XCTAssertTrue((check[name]?["type"] as? [String])?.contains("null") == true, "check \(name) does not allow null")
+        }
+        let server = try ServerProcess(test: self, extra: tinyArgs + ["--slots", "0"])
+        var body: [String: Any] = ["image": try imageBase64()]
+        for name in optional { body[name] = NSNull() }
+        let r = try server.client.postJSON("/v1/videos/image2video", body)
+        XCTAssertEqual(r.status, 200, r.text)
+        let c = try server.client.postJSON("/v1/moderation/check", ["image": try imageBase64(), "prompt": NSNull(), "negative_prompt": NSNull()])
+        XCTAssertEqual(c.status, 200, c.text)
+        XCTAssertEqual(server.stop(), 0)
+    }
+
     /// The store outage codes are documented: 5002 and 5003 in the error schema, and a 503 answer
     /// (with Retry-After) on every /v1 operation.
     func testStoreOutageAnswersAreDocumentedOnEveryV1Operation() throws {
