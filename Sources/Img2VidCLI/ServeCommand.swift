@@ -65,6 +65,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Seconds before the first webhook retry (doubled per attempt).")
     var webhookRetrySeconds = 1.0
 
+    @Option(help: "Seconds a request waits for the job store before it is answered 503 (code 5002): a database that is down never holds a request longer.")
+    var storeTimeout = 5.0
+
     @Option(help: ArgumentHelp(
         "A folder of detector weights, searched for a policy's relative weight paths after the policy's folder and the installation's Weights/.",
         discussion: "Default: $IMG2VID_WEIGHTS.", valueName: "path"))
@@ -78,6 +81,7 @@ struct ServeCommand: AsyncParsableCommand {
         if slots < 0 { throw ValidationError("--slots must be 0 or more") }
         if !(0...65535).contains(port) { throw ValidationError("--port must be 0...65535") }
         if webhookAttempts < 1 { throw ValidationError("--webhook-attempts must be at least 1") }
+        if !(storeTimeout > 0) { throw ValidationError("--store-timeout must be more than 0 seconds") }
     }
 
     func run() async throws {
@@ -119,6 +123,7 @@ struct ServeCommand: AsyncParsableCommand {
         config.publicURL = publicUrl
         config.webhookMaxAttempts = webhookAttempts
         config.webhookBaseDelay = webhookRetrySeconds
+        config.storeTimeout = storeTimeout
         let publicURL = PublicURL(config)
         let store = try await storeOption.open(dataDirectory: dataDir, render: APIServer.renderer(publicURL: publicURL))
         let hasKeys = try await store.hasActiveKeys()

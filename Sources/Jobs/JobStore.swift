@@ -69,4 +69,15 @@ public protocol JobStore: Sendable {
     func revokeKey(_ idOrName: String) async throws -> Bool
     /// Whether any unrevoked key exists (no keys: the server binds loopback only).
     func hasActiveKeys() async throws -> Bool
+
+    // MARK: Availability
+    /// Whether `error`, thrown by one of this store's calls, means the store cannot serve now (its
+    /// database down or unreachable, its disk full, read-only or failing) rather than a bad request
+    /// or a bug: the same call may succeed once the store is back. Nil for any other error.
+    func unavailability(_ error: any Error) -> JobStoreUnavailable?
+}
+
+extension JobStore {
+    /// A store that classifies nothing itself: only errors that already are `JobStoreUnavailable`.
+    public func unavailability(_ error: any Error) -> JobStoreUnavailable? { error as? JobStoreUnavailable }
 }

@@ -1,5 +1,8 @@
 import Foundation
 import GRDB
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The job store of one machine: an SQLite database (WAL mode, so `img2vid keys` and readers can
 /// use it while the server writes) under the data folder. Every status change, its event and its
@@ -374,6 +377,44 @@ public final class SQLiteJobStore: JobStore {
 
     public func hasActiveKeys() async throws -> Bool {
         try await db.read { db in try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM api_key WHERE revoked_at IS NULL)") ?? false }
+    }
+
+    // MARK: Availability
+
+    /// SQLite's answers that mean the database cannot serve now (SQLite docs, "Result and Error
+    /// Codes"): SQLITE_FULL (the disk is full), SQLITE_IOERR (a disk I/O error; counted as full when
+    /// the file system has no free blocks left, as a write that hits ENOSPC in a memory-mapped or
+    /// truncated file reports it), SQLITE_READONLY, SQLITE_CANTOPEN, and SQLITE_BUSY/LOCKED after the
+    /// 10 s busy timeout. SQLite rolls the failed transaction back, so nothing of it is stored.
+    public func unavailability(_ error: any Error) -> JobStoreUnavailable? {
+        if let unavailable = error as? JobStoreUnavailable { return unavailable }
+        guard let error = error as? DatabaseError else { return nil }
+        let folder = (path as NSString).deletingLastPathComponent
+        let what = "the job database \(path)"
+        switch error.resultCode {
+        case .SQLITE_FULL:
+            return JobStoreUnavailable(.full, "\(what) cannot grow: the disk is full (SQLITE_FULL); free space in \(folder)")
+        case .SQLITE_IOERR:
+            if Self.isFull(folder) {
+                return JobStoreUnavailable(.full, "\(what) cannot grow: the disk is full (\(error.extendedResultCode)); free space in \(folder)")
+            }
+            return JobStoreUnavailable(.ioError, "\(what): disk I/O error (\(error.extendedResultCode))")
+        case .SQLITE_READONLY:
+            return JobStoreUnavailable(.readOnly, "\(what) is read-only (\(error.extendedResultCode)); check the permissions and mount of \(folder)")
+        case .SQLITE_CANTOPEN:
+            return JobStoreUnavailable(.unreachable, "\(what) cannot be opened (SQLITE_CANTOPEN)")
+        case .SQLITE_BUSY, .SQLITE_LOCKED:
+            return JobStoreUnavailable(.busy, "\(what) stayed locked by another connection for longer than 10 s (\(error.resultCode))")
+        default:
+            return nil
+        }
+    }
+
+    /// Whether the file system holding `folder` has no block left for an unprivileged writer.
+    static func isFull(_ folder: String) -> Bool {
+        var stats = statvfs()
+        guard statvfs(folder, &stats) == 0 else { return false }
+        return stats.f_bavail == 0
     }
 
     // MARK: Rows

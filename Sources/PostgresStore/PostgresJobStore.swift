@@ -691,6 +691,51 @@ public final class PostgresJobStore: JobStore {
         try bytes.write(to: URL(fileURLWithPath: path), options: .atomic)
     }
 
+    // MARK: Availability
+
+    /// The errors that mean the database cannot serve now: the connection refused, lost or closed
+    /// (postgres-nio's connection errors, its pool closed or unable to connect), the server shutting
+    /// down or starting (SQLSTATE class 08, 57P01-57P03), out of resources (class 53; 53100 is a full
+    /// disk), a read-only standby (25006) or an I/O error (58030). A failed transaction is rolled
+    /// back by the server, so nothing of it is stored.
+    public func unavailability(_ error: any Error) -> JobStoreUnavailable? {
+        if let unavailable = error as? JobStoreUnavailable { return unavailable }
+        if let wrapped = error as? PostgresTransactionError {
+            guard let inner = wrapped.beginError ?? wrapped.commitError ?? wrapped.closureError else { return nil }
+            return unavailability(inner)
+        }
+        let store = "the job store at \(location)"
+        if let error = error as? PostgresStoreError, case .unreachable = error { return JobStoreUnavailable(.unreachable, "\(error)") }
+        if let error = error as? PSQLError {
+            if let state = error.serverInfo?[.sqlState] {
+                let why = Self.describe(error)
+                switch state {
+                case "53100": return JobStoreUnavailable(.full, "\(store): the database server's disk is full: \(why)")
+                case "25006": return JobStoreUnavailable(.readOnly, "\(store) accepts no writes (a read-only standby?): \(why)")
+                case "58030": return JobStoreUnavailable(.ioError, "\(store): disk I/O error: \(why)")
+                case "57P01", "57P02", "57P03": return JobStoreUnavailable(.unreachable, "\(store) is shutting down or starting: \(why)")
+                default:
+                    if state.hasPrefix("08") { return JobStoreUnavailable(.unreachable, "\(store): connection failed: \(why)") }
+                    if state.hasPrefix("53") { return JobStoreUnavailable(.unreachable, "\(store) is out of resources: \(why)") }
+                    return nil
+                }
+            }
+            switch error.code {
+            case .connectionError, .serverClosedConnection, .clientClosedConnection, .uncleanShutdown, .poolClosed:
+                let underlying = error.underlying.map { ": \($0)" } ?? ""
+                return JobStoreUnavailable(.unreachable, "\(store) cannot be reached (\(error.code)\(underlying))")
+            default:
+                return nil
+            }
+        }
+        // The pool's own errors (ConnectionPoolModule, not re-exported): it cannot connect (its
+        // circuit breaker tripped) or a lease was cancelled.
+        if String(reflecting: type(of: error)).contains("ConnectionPoolError") {
+            return JobStoreUnavailable(.unreachable, "\(store) cannot be reached: the connection pool cannot connect (\(error))")
+        }
+        return nil
+    }
+
     /// A PostgreSQL error in words (postgres-nio's own description hides the server's message).
     public static func describe(_ error: Error) -> String {
         if let error = error as? PSQLError {

@@ -9,7 +9,7 @@ struct APIError: Error, Sendable {
     var message: String
     /// Extra `data` members (the moderation decision of a 1301).
     var moderation: TaskModeration?
-    /// Seconds for `Retry-After` (429).
+    /// Seconds for `Retry-After` (429, and 503 when the job store is out).
     var retryAfter: Int?
 
     init(status: Int, code: Int, _ message: String, moderation: TaskModeration? = nil, retryAfter: Int? = nil) {
@@ -51,4 +51,28 @@ struct APIError: Error, Sendable {
     // 5000 server
     static func internalError(_ message: String) -> APIError { APIError(status: 500, code: 5000, "server error: \(message)") }
     static func notReady() -> APIError { APIError(status: 503, code: 5001, "not ready: the default model is still loading") }
+
+    /// 503 when the job store cannot serve: 5003 when its disk is full (an operator must free
+    /// space), 5002 for anything else (down, unreachable, read-only, I/O error, no answer in time).
+    /// Whatever the request was, it was not carried out; a refused submission stored nothing.
+    static func storeUnavailable(_ e: JobStoreUnavailable) -> APIError {
+        if e.isFull {
+            return APIError(status: 503, code: 5003, "job store full: \(e.detail). The request was not carried out; retry once space is freed",
+                            retryAfter: storeFullRetrySeconds)
+        }
+        return APIError(status: 503, code: 5002, "job store unavailable (\(words(e.reason))): \(e.detail). The request was not carried out; "
+                        + "retry in a few seconds", retryAfter: storeRetrySeconds)
+    }
+    static func words(_ reason: JobStoreUnavailable.Reason) -> String {
+        switch reason {
+        case .unreachable: return "unreachable"
+        case .full: return "disk full"
+        case .readOnly: return "read-only"
+        case .ioError: return "I/O error"
+        case .busy: return "locked"
+        case .timedOut: return "timed out"
+        }
+    }
+    static let storeRetrySeconds = 5
+    static let storeFullRetrySeconds = 30
 }

@@ -11,7 +11,9 @@ import ServiceLifecycle
 /// and answers; workers run tasks through the `TaskRunner`.
 public struct APIServer: Sendable {
     let config: ServerConfiguration
-    let store: any JobStore
+    /// The store as the handlers use it: bounded by `config.storeTimeout`, its outages thrown as
+    /// `JobStoreUnavailable` (503). The worker slots and the webhook dispatcher use `store.base`.
+    let store: BoundedJobStore
     let runner: any TaskRunner
     let pool: WorkerPool
     let dispatcher: WebhookDispatcher
@@ -22,7 +24,7 @@ public struct APIServer: Sendable {
     public init(config: ServerConfiguration, store: any JobStore, runner: any TaskRunner, publicURL: PublicURL) throws {
         self.config = config
         self.publicURL = publicURL
-        self.store = store
+        self.store = BoundedJobStore(store, timeout: config.storeTimeout)
         self.runner = runner
         let metrics = self.metrics
         pool = WorkerPool(store: store, runner: runner,
@@ -42,7 +44,7 @@ public struct APIServer: Sendable {
 
     /// Runs until SIGTERM or SIGINT. Tasks left processing by a killed process are queued again first.
     public func run() async throws {
-        let requeued = try await store.requeueAbandoned()
+        let requeued = try await store.base.requeueAbandoned()
         var logger = Logger(label: "img2vid.serve")
         logger.logLevel = .info
         if requeued > 0 { logger.info("queued again \(requeued) task(s) left processing by the previous run") }
@@ -76,6 +78,8 @@ public struct APIServer: Sendable {
         router.get("/openapi.json") { _, _ in try Static.page("openapi.json") }
         router.get("/healthz") { _, _ in JSONResponse.ok(["status": "ok"]) }
         router.get("/readyz") { _, _ in
+            // Ready means able to take tasks: the store answers (else 503, 5002) and the model is loaded.
+            _ = try await api.store.hasActiveKeys()
             guard await api.runner.isReady() else { throw APIError.notReady() }
             return JSONResponse.ok(["status": "ready", "default_model": api.config.defaultModel])
         }
@@ -172,11 +176,9 @@ public struct APIServer: Sendable {
 
         let taskId = "tsk_" + RandomToken.make(bytes: 12)
         let inputs = (config.dataDirectory as NSString).appendingPathComponent("inputs")
-        try FileManager.default.createDirectory(atPath: inputs, withIntermediateDirectories: true)
         let imagePath = (inputs as NSString).appendingPathComponent("\(taskId).\(image.fileExtension)")
-        guard FileManager.default.createFile(atPath: imagePath, contents: Data(image.bytes)) else {
-            throw APIError.internalError("cannot write the input image under \(inputs)")
-        }
+        // A full or read-only data folder is the store's outage (503): nothing is written, nothing stored.
+        try InputFile.write(image.bytes, to: imagePath)
         let policy = try policy(for: key)
         let preflight: PreflightResult
         do {
@@ -193,13 +195,24 @@ public struct APIServer: Sendable {
         }
         let (task, created): (TaskRecord, Bool)
         do {
+            // The task and its first event are one transaction; the image is removed whenever the
+            // insert fails (also when it fails after the deadline answered 503), so a refused
+            // submission leaves neither a task without its image nor an image without its task.
             (task, created) = try await store.submit(NewTask(id: taskId, keyId: key?.id, externalTaskId: submission.externalTaskId,
                                                              input: submission.input, imagePath: imagePath, policy: policy,
-                                                             callbackURL: submission.callbackURL, unfinishedLimit: Self.unfinishedLimit(key)))
+                                                             callbackURL: submission.callbackURL, unfinishedLimit: Self.unfinishedLimit(key)),
+                                                     lateFailure: { try? FileManager.default.removeItem(atPath: imagePath) })
         } catch let reached as UnfinishedLimitReached {
             try? FileManager.default.removeItem(atPath: imagePath)
             guard let key else { throw APIError.internalError("a limit without a key") }
             throw try await overLimit(key, reached)
+        } catch let unavailable as JobStoreUnavailable {
+            // Timed out: the call may still commit; its late failure removes the image.
+            if unavailable.reason != .timedOut { try? FileManager.default.removeItem(atPath: imagePath) }
+            throw unavailable
+        } catch {
+            try? FileManager.default.removeItem(atPath: imagePath)
+            throw error
         }
         guard created else {
             // Lost a race with the same external_task_id: the other submission's task stands.
@@ -269,8 +282,10 @@ public struct APIServer: Sendable {
         return JSONResponse.ok(items, extra: ["page_num": page, "page_size": size, "total": total])
     }
 
+    /// An integer query parameter: absent means `def`; present it must be an integer in `range`
+    /// (an empty `pageNum=` is refused like any other non-integer, as the OpenAPI document says).
     static func queryInt(_ value: String?, name: String, default def: Int, _ range: ClosedRange<Int>) throws -> Int {
-        guard let value, !value.isEmpty else { return def }
+        guard let value else { return def }
         guard let i = Int(value), range.contains(i) else { throw APIError.invalid(name, "expected an integer in \(range.lowerBound)...\(range.upperBound), got '\(value.prefix(20))'") }
         return i
     }
@@ -326,13 +341,17 @@ public struct APIServer: Sendable {
         var range = 0..<size
         var status = HTTPResponse.Status.ok
         if let header = request.headers[HTTPField.Name("Range")!] {
-            guard let r = Self.byteRange(header, size: size) else {
+            switch Self.byteRange(header, size: size) {
+            case .ignored:
+                break
+            case .unsatisfiable:
                 headers[HTTPField.Name("Content-Range")!] = "bytes */\(size)"
                 return Response(status: .rangeNotSatisfiable, headers: headers)
+            case .satisfiable(let r):
+                range = r
+                status = .partialContent
+                headers[HTTPField.Name("Content-Range")!] = "bytes \(r.lowerBound)-\(r.upperBound - 1)/\(size)"
             }
-            range = r
-            status = .partialContent
-            headers[HTTPField.Name("Content-Range")!] = "bytes \(r.lowerBound)-\(r.upperBound - 1)/\(size)"
         }
         headers[.contentLength] = String(range.count)
         if head { return Response(status: status, headers: headers) }
@@ -352,21 +371,43 @@ public struct APIServer: Sendable {
         })
     }
 
-    /// One range of `bytes=a-b`, `bytes=a-` or `bytes=-n`; nil when unsatisfiable or malformed.
-    static func byteRange(_ header: String, size: Int) -> Range<Int>? {
+    /// What a `Range` header asks of a file of `size` bytes (RFC 9110 14.1.2 and 14.2).
+    enum ByteRange: Equatable {
+        /// Not a byte range img2vid understands (another unit, bad syntax, last before first): the
+        /// header is ignored and the whole file answered 200, as RFC 9110 14.2 lets a server do.
+        case ignored
+        /// A well-formed range that starts at or past the end (or a zero-length suffix): 416.
+        case unsatisfiable
+        /// The bytes to send (206).
+        case satisfiable(Range<Int>)
+    }
+
+    /// The one range of `bytes=a-b`, `bytes=a-` or `bytes=-n`. Found by schemathesis: a malformed
+    /// header (an empty `Range:`) was answered 416 with no body, which the document (and the RFC)
+    /// reserve for ranges that are well formed but past the end.
+    static func byteRange(_ header: String, size: Int) -> ByteRange {
         let h = header.trimmingCharacters(in: .whitespaces)
-        guard h.lowercased().hasPrefix("bytes="), size > 0 else { return nil }
-        let spec = h.dropFirst(6).split(separator: ",").first.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
+        guard h.lowercased().hasPrefix("bytes=") else { return .ignored }
+        // Several ranges (bytes=0-9,20-29): ignored, the whole file answered (RFC 9110 14.2 lets a
+        // server ignore Range; multipart/byteranges is not worth it for one short video).
+        let specs = h.dropFirst(6).split(separator: ",", omittingEmptySubsequences: false)
+        guard specs.count == 1 else { return .ignored }
+        let spec = specs[0].trimmingCharacters(in: .whitespaces)
         let ends = spec.split(separator: "-", omittingEmptySubsequences: false)
-        guard ends.count == 2 else { return nil }
+        guard ends.count == 2 else { return .ignored }
+        let digits = { (s: Substring) in !s.isEmpty && s.allSatisfy { $0.isASCII && $0.isNumber } }
         if ends[0].isEmpty {
-            guard let n = Int(ends[1]), n > 0 else { return nil }
-            return max(0, size - n)..<size
+            guard digits(ends[1]) else { return .ignored }
+            guard let n = Int(ends[1]) else { return size > 0 ? .satisfiable(0..<size) : .unsatisfiable }   // a suffix longer than Int: all of it
+            guard n > 0, size > 0 else { return .unsatisfiable }
+            return .satisfiable(max(0, size - n)..<size)
         }
-        guard let a = Int(ends[0]), a < size else { return nil }
-        let b = ends[1].isEmpty ? size - 1 : min(Int(ends[1]) ?? -1, size - 1)
-        guard b >= a else { return nil }
-        return a..<(b + 1)
+        guard digits(ends[0]), ends[1].isEmpty || digits(ends[1]) else { return .ignored }
+        guard let a = Int(ends[0]) else { return .unsatisfiable }   // a first byte past Int.max is past the end
+        let last = ends[1].isEmpty ? Int.max : (Int(ends[1]) ?? Int.max)
+        guard last >= a else { return .ignored }
+        guard a < size else { return .unsatisfiable }
+        return .satisfiable(a..<(min(last, size - 1) + 1))
     }
 
     // MARK: Moderation check
@@ -399,8 +440,7 @@ public struct APIServer: Sendable {
             }
         }
         let scratch = (config.dataDirectory as NSString).appendingPathComponent("inputs/check-\(RandomToken.make(bytes: 8)).\(image.fileExtension)")
-        try FileManager.default.createDirectory(atPath: (scratch as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-        FileManager.default.createFile(atPath: scratch, contents: Data(bytes))
+        try InputFile.write(bytes, to: scratch)
         defer { try? FileManager.default.removeItem(atPath: scratch) }
         let policy = try policy(for: key)
         let result: PreflightResult

@@ -29,8 +29,8 @@ enum JSONResponse {
     static func requestId() -> String { "req_" + RandomToken.make(bytes: 10) }
 }
 
-/// Turns every thrown error into the envelope: `APIError` as it says, Hummingbird's 404/405 as
-/// 1203/1202, anything else as 5000 (logged, never a stack trace to the client).
+/// Turns every thrown error into the envelope: `APIError` as it says, the job store's outages as 503
+/// (5002/5003), Hummingbird's 404/405 as 1203/1202, anything else as 5000 (logged, never a stack trace to the client).
 struct EnvelopeMiddleware<Context: RequestContext>: RouterMiddleware {
     let metrics: ServerMetrics
 
@@ -41,9 +41,21 @@ struct EnvelopeMiddleware<Context: RequestContext>: RouterMiddleware {
             response = try await next(request, context)
         } catch let e as APIError {
             response = JSONResponse.error(e)
+        } catch let e as JobStoreUnavailable {
+            FileHandle.standardError.write(Data("img2vid serve: \(request.method) \(request.uri.path): 503: \(e.detail)\n".utf8))
+            response = JSONResponse.error(.storeUnavailable(e))
         } catch let e as HTTPError {
             switch e.status {
-            case .notFound: response = JSONResponse.error(APIError(status: 404, code: 1203, "no route \(request.method) \(request.uri.path)"))
+            case .notFound:
+                // A known path asked with a method it does not take: 405 with Allow (RFC 9110 15.5.6).
+                if let allowed = RouteTable.methods(for: request.uri.path) {
+                    var answer = JSONResponse.error(APIError(status: 405, code: 1202, "method \(request.method) is not allowed on \(request.uri.path) "
+                                                             + "(allowed: \(allowed.joined(separator: ", ")))"))
+                    answer.headers[.allow] = allowed.joined(separator: ", ")
+                    response = answer
+                } else {
+                    response = JSONResponse.error(APIError(status: 404, code: 1203, "no route \(request.method) \(request.uri.path)"))
+                }
             case .methodNotAllowed: response = JSONResponse.error(APIError(status: 405, code: 1202, "method \(request.method) is not allowed on \(request.uri.path)"))
             default: response = JSONResponse.error(APIError(status: e.status.code, code: e.status.code >= 500 ? 5000 : 1200, e.body ?? "\(e.status)"))
             }

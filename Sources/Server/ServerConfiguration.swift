@@ -16,6 +16,8 @@ public struct ServerConfiguration: Sendable {
     public var maxInputPixels = 16_777_216
     public var webhookMaxAttempts = 8
     public var webhookBaseDelay = 1.0
+    /// Seconds a request waits for the job store before it is answered 503 (code 5002).
+    public var storeTimeout = 5.0
     /// The base of result URLs (`task_result.videos[].url`); default http://HOST:PORT.
     public var publicURL: String?
 

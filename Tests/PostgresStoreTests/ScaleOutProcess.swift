@@ -73,7 +73,9 @@ final class ScaleOutProcess: @unchecked Sendable {
 
     // MARK: HTTP (serve only)
 
-    func request(_ method: String, _ path: String, json: [String: Any]? = nil) async throws -> (status: Int, body: [String: Any]) {
+    /// One request; the status, the JSON body and the response headers (names lowercased).
+    func request(_ method: String, _ path: String, json: [String: Any]? = nil) async throws
+        -> (status: Int, body: [String: Any], headers: [String: String]) {
         var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port)\(path)")!)
         request.httpMethod = method
         request.timeoutInterval = 10
@@ -83,7 +85,10 @@ final class ScaleOutProcess: @unchecked Sendable {
         }
         let (data, response) = try await URLSession.shared.data(for: request)
         let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] ?? [:]
-        return ((response as? HTTPURLResponse)?.statusCode ?? 0, object)
+        let http = response as? HTTPURLResponse
+        var headers: [String: String] = [:]
+        for (name, value) in http?.allHeaderFields ?? [:] { headers["\(name)".lowercased()] = "\(value)" }
+        return (http?.statusCode ?? 0, object, headers)
     }
 
     func task(_ id: String) async throws -> [String: Any] {
