@@ -42,8 +42,8 @@ public final class PostgresJobStore: JobStore {
         /// How long a delivery claimed by one process is hidden from the others.
         public var deliveryLeaseMilliseconds: Int64 = 60_000
         /// Longest one store operation may take before it fails with `PostgresStoreError.timedOut`
-        /// (`OperationDeadline`): a request postgres-nio left pending across a server restart
-        /// then costs this long, not forever.
+        /// (`bounded`): a request postgres-nio left pending across a server restart then costs
+        /// this long, not forever.
         public var operationTimeout: Double = 15
 
         public init(scratchDirectory: String) { self.scratchDirectory = scratchDirectory }
@@ -90,9 +90,17 @@ public final class PostgresJobStore: JobStore {
         runTask = Task { await client.run() }
     }
 
-    /// `body` within `settings.operationTimeout` (`OperationDeadline`).
+    /// `body` within `settings.operationTimeout`. postgres-nio (1.33.2) can leave a request
+    /// pending forever when the server ends its connection just as the request goes out (seen with
+    /// `pg_ctl stop -m fast` under load: a worker's progress write never returned while its
+    /// heartbeat, on another connection, kept renewing the lease, so the task never finished);
+    /// `Deadline` cancels such a request and fails the operation with `timedOut` instead.
     func bounded<T: Sendable>(_ operation: String, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
-        try await OperationDeadline.run(settings.operationTimeout, operation, body)
+        do {
+            return try await Deadline.run(seconds: settings.operationTimeout, body)
+        } catch let passed as Deadline.Passed {
+            throw PostgresStoreError.timedOut(operation, passed.seconds)
+        }
     }
 
     /// Stops the pool (its connections close).
@@ -705,7 +713,12 @@ public final class PostgresJobStore: JobStore {
             return unavailability(inner)
         }
         let store = "the job store at \(location)"
-        if let error = error as? PostgresStoreError, case .unreachable = error { return JobStoreUnavailable(.unreachable, "\(error)") }
+        if let error = error as? PostgresStoreError {
+            switch error {
+            case .unreachable, .timedOut: return JobStoreUnavailable(.unreachable, "\(error)")
+            default: return nil
+            }
+        }
         if let error = error as? PSQLError {
             if let state = error.serverInfo?[.sqlState] {
                 let why = Self.describe(error)

@@ -7,13 +7,14 @@ import Foundation
 /// down; so the operation runs in a task of its own and the caller is resumed by whichever comes
 /// first, its result or the deadline. On the deadline the operation is cancelled, and `late`
 /// receives its result whenever it does end (a submission that committed after all, or failed).
-enum Deadline {
+/// Used by the server's `BoundedJobStore` and by `PostgresJobStore` for every operation.
+public enum Deadline {
     /// The operation gave no answer within `seconds`.
-    struct Passed: Error, Sendable {
-        var seconds: Double
+    public struct Passed: Error, Sendable {
+        public var seconds: Double
     }
 
-    static func run<T: Sendable>(seconds: Double,
+    public static func run<T: Sendable>(seconds: Double,
                                  late: (@Sendable (Result<T, any Error>) -> Void)? = nil,
                                  _ operation: @escaping @Sendable () async throws -> T) async throws -> T {
         let gate = Gate<T>()
