@@ -23,7 +23,7 @@ public enum Deadline {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
                 gate.install(continuation)
                 let timer = Task {
-                    try? await Task.sleep(nanoseconds: UInt64(max(0, seconds) * 1_000_000_000))
+                    try? await Task.sleep(nanoseconds: UInt64(min(max(0, seconds), 1e9) * 1_000_000_000))
                     if !Task.isCancelled, gate.finish(.failure(Passed(seconds: seconds))) { work.cancel() }
                 }
                 Task {

@@ -103,11 +103,13 @@ public struct QueueBenchmark: Sendable {
         var listener: Task<Void, Never>?
         if case .listener(let listen) = wakeSource {
             listener = Task { await listen { await doorbell.ring() } }
+        }
+        defer { listener?.cancel() }
+        if listener != nil {
             let deadline = Self.now() + 5_000_000_000
             while await doorbell.rings == 0 && Self.now() < deadline { try await Task.sleep(nanoseconds: 5_000_000) }
             await doorbell.clearPermits()
         }
-        defer { listener?.cancel() }
         let inProcess: Bool
         if case .inProcess = wakeSource { inProcess = true } else { inProcess = false }
         let claiming = Task { try await claimers(workers, store: store, doorbell: doorbell, leaveOneUnfinished: false) }
@@ -242,7 +244,7 @@ public struct QueueBenchmark: Sendable {
         if foreign > 0 { problems.append("\(foreign) claimed tasks were not submitted by this round") }
         if laterAttempts > 0 { problems.append("\(laterAttempts) claims had an attempt number other than 1") }
         if refused > 0 { problems.append("\(refused) finishes were refused (fenced)") }
-        if finished != allClaims.count { problems.append("\(allClaims.count - finished - refused) claimed tasks were not finished") }
+        if finished + refused != allClaims.count { problems.append("\(allClaims.count - finished - refused) claimed tasks were not finished") }
         if delta[.failed] != submitted.count || delta[.submitted] != 0 || delta[.processing] != 0 || delta[.succeed] != 0 {
             let shown = TaskStatus.allCases.map { "\($0.rawValue) \(delta[$0] ?? 0)" }.joined(separator: ", ")
             problems.append("the store's counts moved by \(shown); expected failed \(submitted.count) and nothing else")

@@ -64,7 +64,11 @@ public final class PostgresJobStore: JobStore {
         let deadline = Date().addingTimeInterval(connectTimeout)
         while true {
             do {
-                try await store.bounded("migrate") { try await PostgresMigrator.migrate(store.client, logger: store.logger) }
+                // A migration may wait for another process's (advisory lock) or build an index:
+                // bounded by the whole connect timeout, not one operation's.
+                try await store.bounded("migrate", seconds: connectTimeout) {
+                    try await PostgresMigrator.migrate(store.client, logger: store.logger)
+                }
                 break
             } catch {
                 if Date() > deadline {
@@ -95,9 +99,13 @@ public final class PostgresJobStore: JobStore {
     /// `pg_ctl stop -m fast` under load: a worker's progress write never returned while its
     /// heartbeat, on another connection, kept renewing the lease, so the task never finished);
     /// `Deadline` cancels such a request and fails the operation with `timedOut` instead.
-    func bounded<T: Sendable>(_ operation: String, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
+    /// A claim or finish that commits after the deadline is not lost: the claimed task's lease
+    /// expires and another claim takes it (the late attempt counts against `maxAttempts`); a
+    /// retried finish then finds the task finished and is refused as fenced.
+    func bounded<T: Sendable>(_ operation: String, seconds: Double? = nil,
+                              _ body: @escaping @Sendable () async throws -> T) async throws -> T {
         do {
-            return try await Deadline.run(seconds: settings.operationTimeout, body)
+            return try await Deadline.run(seconds: seconds ?? settings.operationTimeout, body)
         } catch let passed as Deadline.Passed {
             throw PostgresStoreError.timedOut(operation, passed.seconds)
         }
@@ -468,7 +476,9 @@ public final class PostgresJobStore: JobStore {
     /// attempts and deliveries; answers how many.
     @discardableResult
     public func deleteFinished(olderThan: Int64) async throws -> Int {
-        try await bounded("deleteFinished") { [self] in
+        // One DELETE of everything old with its bytes: a large backlog takes longer than one
+        // operation's bound, so retention gets ten minutes.
+        try await bounded("deleteFinished", seconds: 600) { [self] in
             var count = 0
             for try await n in try await client.query("""
                 WITH gone AS (DELETE FROM task WHERE status IN ('succeed', 'failed') AND updated_at < \(olderThan) RETURNING 1)

@@ -1,4 +1,5 @@
 import Foundation
+import Jobs
 import Logging
 import PostgresNIO
 
@@ -61,23 +62,16 @@ public struct PostgresScratchDatabase: Sendable {
         let client = PostgresClient(configuration: location.clientConfiguration(maxConnections: 1))
         let running = Task { await client.run() }
         defer { running.cancel() }
-        return try await withThrowingTaskGroup(of: [String]?.self) { group in
-            group.addTask {
+        do {
+            return try await Deadline.run(seconds: timeout) {
                 var values: [String] = []
                 for try await value in try await client.query(PostgresQuery(unsafeSQL: sql), logger: logger).decode(String.self) {
                     values.append(value)
                 }
                 return values
             }
-            group.addTask {
-                try await Task.sleep(nanoseconds: UInt64(timeout * 1e9))
-                return nil
-            }
-            defer { group.cancelAll() }
-            guard let first = try await group.next(), let values = first else {
-                throw PostgresStoreError.unreachable(location.description, "no connection within \(Int(timeout)) s")
-            }
-            return values
+        } catch is Deadline.Passed {
+            throw PostgresStoreError.unreachable(location.description, "no connection within \(Int(timeout)) s")
         }
     }
 }

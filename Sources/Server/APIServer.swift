@@ -210,6 +210,10 @@ public struct APIServer: Sendable {
             // Timed out: the call may still commit; its late failure removes the image.
             if unavailable.reason != .timedOut { try? FileManager.default.removeItem(atPath: imagePath) }
             throw unavailable
+        } catch is CancellationError {
+            // The client went away mid-call: as with a timeout, the call may still commit, and
+            // its late failure removes the image.
+            throw CancellationError()
         } catch {
             try? FileManager.default.removeItem(atPath: imagePath)
             throw error
