@@ -27,6 +27,7 @@ struct Benchmark {
             var result = try measure(request, progress: { context.emit(.message($0)) })
             result.precision = precision.rawValue
             result.cpuISA = OneDNN.isaName
+            result.f32GEMM = GEMM.f32Library.rawValue
             return result
         } catch {
             throw GenerationError.wrap(error)

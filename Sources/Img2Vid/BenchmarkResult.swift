@@ -19,6 +19,8 @@ public struct BenchmarkResult: Codable, Sendable, Equatable {
     public var blasCore: String
     /// The precision the products ran at ("f32" or "bf16"; `auto` resolved).
     public var precision = "f32"
+    /// The library f32 products ran on (`GEMM.f32Library`): "onednn" or "openblas".
+    public var f32GEMM = "openblas"
     /// oneDNN's instruction set on this CPU ("avx2", "avx512_core_bf16", ...): whether bf16 is native.
     public var cpuISA = "unknown"
     /// "random" or the model folder.
@@ -56,6 +58,7 @@ public struct BenchmarkResult: Codable, Sendable, Equatable {
         case peakRssBytes = "peak_rss_bytes"
         case precision
         case cpuISA = "cpu_isa"
+        case f32GEMM = "f32_gemm"
         case blasCore = "blas_core"
         case weightsDtype = "weights_dtype"
         case numFrames = "num_frames"
@@ -107,6 +110,7 @@ public struct BenchmarkResult: Codable, Sendable, Equatable {
         scheduler = try c.decodeIfPresent(String.self, forKey: .scheduler)
         precision = try c.decodeIfPresent(String.self, forKey: .precision) ?? "f32"
         cpuISA = try c.decodeIfPresent(String.self, forKey: .cpuISA) ?? "unknown"
+        f32GEMM = try c.decodeIfPresent(String.self, forKey: .f32GEMM) ?? "openblas"
     }
 
     /// Every key is written, nil values as `null`.
@@ -126,6 +130,7 @@ public struct BenchmarkResult: Codable, Sendable, Equatable {
         try c.encode(blasCore, forKey: .blasCore)
         try c.encode(precision, forKey: .precision)
         try c.encode(cpuISA, forKey: .cpuISA)
+        try c.encode(f32GEMM, forKey: .f32GEMM)
         try c.encode(weights, forKey: .weights)
         try c.encode(weightsDtype, forKey: .weightsDtype)
         try c.encode(parameters, forKey: .parameters)

@@ -186,11 +186,11 @@ struct BenchCommand: AsyncParsableCommand {
     }
 
     static func table(_ r: BenchmarkResult) -> String {
-        let header = ["component", "shape", "runs", "median s", "min s", "max s", "GFLOP", "GFLOP/s", "peak RSS", "threads", "precision", "BLAS core", "weights"]
+        let header = ["component", "shape", "runs", "median s", "min s", "max s", "GFLOP", "GFLOP/s", "peak RSS", "threads", "precision", "f32 GEMM", "BLAS core", "weights"]
         let row = [r.component, r.shape, "\(r.runs)", String(format: "%.3f", r.medianSeconds), String(format: "%.3f", r.minSeconds),
                    String(format: "%.3f", r.maxSeconds), r.gflop.map { String(format: "%.0f", $0) } ?? "-",
                    r.gflopsPerSecond.map { String(format: "%.1f", $0) } ?? "-",
-                   InspectCommand.bytes(r.peakRssBytes), "\(r.threads)", "\(r.precision) (\(r.cpuISA))", r.blasCore,
+                   InspectCommand.bytes(r.peakRssBytes), "\(r.threads)", "\(r.precision) (\(r.cpuISA))", r.f32GEMM, r.blasCore,
                    "\(r.weights == "random" ? "random" : (r.weights as NSString).lastPathComponent) \(r.weightsDtype)"]
         var text = InspectCommand.grid([header, row], rightAligned: [2, 3, 4, 5, 6, 7, 8, 9]) + "\n"
         text += "\(r.numFrames) frames, \(r.width)x\(r.height)" + (r.steps.map { ", \($0) step\($0 == 1 ? "" : "s") per run" } ?? "")

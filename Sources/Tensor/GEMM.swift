@@ -3,7 +3,8 @@ import Foundation
 /// Every matrix product of the runtime (linear layers, convolutions, attention), at the
 /// precision in force (`ComputePrecision.current`, read on the calling thread).
 ///
-/// - f32: OpenBLAS sgemm.
+/// - f32: oneDNN's f32 matmul on the OpenMP team the runtime's loops use (`f32Library`), or
+///   OpenBLAS sgemm.
 /// - bf16: both operands rounded to bfloat16 (round to nearest even), products accumulated in
 ///   f32 (torch.autocast's bf16 matmul/conv). On CPUs with native bf16 dot products oneDNN's
 ///   bf16 matmul runs it (brgemm avx512_core_bf16 / AMX, about twice sgemm's speed); elsewhere the
@@ -17,6 +18,24 @@ public enum GEMM {
     /// an accuracy measurement can put every product of a small model through bf16, as
     /// torch.autocast does (`PrecisionTests` sets it to 0); 262,144 otherwise.
     public static let bf16MinimumMultiplyAdds = Locked(262_144)
+
+    /// Which library runs f32 products.
+    public enum F32Library: String, Sendable {
+        case openBLAS = "openblas", oneDNN = "onednn"
+    }
+    /// Forces one library for every f32 product (`IMG2VID_F32_GEMM=openblas|onednn`, for
+    /// measurements); nil means `f32Library`'s default.
+    public static let f32LibraryOverride = Locked<F32Library?>(
+        ProcessInfo.processInfo.environment["IMG2VID_F32_GEMM"].flatMap(F32Library.init(rawValue:)))
+
+    /// The library f32 products run on: oneDNN when the runtime's loops share its OpenMP team
+    /// (`OpenMPTeam`), else OpenBLAS. Measured in docs/PERFORMANCE.md (session 6): oneDNN's f32
+    /// matmul is 1.0-2x faster than OpenBLAS sgemm on most of the UNet's shapes, but only pays off
+    /// when OpenBLAS's and OpenMP's idle threads do not both spin on the two cores.
+    public static var f32Library: F32Library {
+        if let forced = f32LibraryOverride.value { return forced }
+        return OpenMPTeam.isUsed.value && OneDNN.isAvailable ? .oneDNN : .openBLAS
+    }
 
     /// Row-major `C[m,n] = alpha op(A) op(B) + beta C`; `lda`, `ldb`, `ldc` default to the dense
     /// row strides of the operands as stored (A is `[k, m]` when `transA`, B `[n, k]` when `transB`).
@@ -34,6 +53,18 @@ public enum GEMM {
         let ldb = ldb ?? (transB ? k : n)
         let ldc = ldc ?? n
         guard precision == .bf16, m * n * k > bf16MinimumMultiplyAdds.value else {
+            if m > 0, n > 0, f32Library == .oneDNN {
+                OpProfile.countGEMM(m: m, n: n, k: k)
+                if OpProfile.isCountOnly { return }
+                var done = false
+                OpProfile.measureGEMM(m: m, n: n, k: k, transA: transA, transB: transB) {
+                    done = OneDNN.gemm(operands: .f32, transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha,
+                                       a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+                }
+                if done { return }
+                return BLAS.sgemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha,
+                                  a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc, counted: true)
+            }
             return BLAS.sgemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha,
                               a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
         }
@@ -56,7 +87,7 @@ public enum GEMM {
                 BFloat16.pack(b, rows: bRows, cols: bCols, ld: ldb, into: pb)
             }
             let done = OpProfile.measure(.gemm) {
-                OneDNN.gemmBF16(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha,
+                OneDNN.gemm(operands: .bf16, transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha,
                                 a: pa, lda: aCols, b: pb, ldb: bCols, beta: beta, c: c, ldc: ldc)
             }
             if done { return }

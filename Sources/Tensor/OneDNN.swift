@@ -2,7 +2,7 @@ import CDNNL
 import Foundation
 
 /// oneDNN (Debian `libdnnl` 2.6, the library PyTorch's CPU path uses): its CPU engine, the ISA it
-/// runs at, and bf16 matrix products with f32 accumulation.
+/// runs at, and matrix products (bf16 or f32 operands, f32 accumulation).
 ///
 /// Primitives are created once per shape and kept (`cache`), as oneDNN's own examples do; memory
 /// objects wrap the caller's buffers for one call. oneDNN threads with OpenMP (libgomp), so a
@@ -21,6 +21,9 @@ public enum OneDNN {
         let pointer: OpaquePointer
         init(_ pointer: OpaquePointer) { self.pointer = pointer }
     }
+
+    /// True when oneDNN's CPU engine is there.
+    public static var isAvailable: Bool { engine != nil }
 
     /// The instruction set oneDNN dispatches to here (after `ONEDNN_MAX_CPU_ISA`, if set).
     public static var isaName: String {
@@ -47,11 +50,27 @@ public enum OneDNN {
         return isa & bf16 == bf16
     }()
 
+    /// The element type of a matmul's A and B operands (C and accumulation are always f32).
+    enum OperandType: Hashable {
+        case f32, bf16
+
+        var dnnlType: dnnl_data_type_t { self == .f32 ? dnnl_f32 : dnnl_bf16 }
+    }
+
+    /// libgomp's `omp_set_num_threads`, looked up in the process (libdnnl loads libgomp; Debian
+    /// ships no unversioned libgomp.so to link against). OpenMP's team size is a per-thread
+    /// setting, so each call sets it to `--threads` on whichever thread runs the product.
+    private static let setOpenMPThreads: (@convention(c) (Int32) -> Void)? = {
+        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "omp_set_num_threads") else { return nil }
+        return unsafeBitCast(symbol, to: (@convention(c) (Int32) -> Void).self)
+    }()
+
     /// The shape and attributes that make one matmul primitive.
     struct MatmulKey: Hashable {
         let m, n, k, lda, ldb, ldc: Int
         let transA, transB: Bool
         let alpha, beta: Float
+        let operands: OperandType
     }
 
     private final class PrimitiveCache: @unchecked Sendable {
@@ -60,17 +79,19 @@ public enum OneDNN {
     }
     private static let cache = PrimitiveCache()
 
-    /// Row-major `C = alpha op(A) op(B) + beta C` with A and B in bf16 (dense: `lda`/`ldb` are the
-    /// row strides as stored), C in f32; products accumulate in f32. Returns false when oneDNN
-    /// has no implementation (the caller then computes it another way).
-    static func gemmBF16(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float,
-                         a: UnsafePointer<UInt16>, lda: Int, b: UnsafePointer<UInt16>, ldb: Int,
-                         beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) -> Bool {
+    /// Row-major `C = alpha op(A) op(B) + beta C` with A and B of type `operands` (f32, or bf16
+    /// as UInt16 bit patterns; dense: `lda`/`ldb` are the row strides as stored), C in f32;
+    /// products accumulate in f32. Runs on `Parallel.threads` OpenMP threads. Returns false when
+    /// oneDNN has no implementation (the caller then computes it another way).
+    static func gemm(operands: OperandType, transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float,
+                     a: UnsafeRawPointer, lda: Int, b: UnsafeRawPointer, ldb: Int,
+                     beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) -> Bool {
         guard let engine else { return false }
-        let key = MatmulKey(m: m, n: n, k: k, lda: lda, ldb: ldb, ldc: ldc, transA: transA, transB: transB, alpha: alpha, beta: beta)
+        let key = MatmulKey(m: m, n: n, k: k, lda: lda, ldb: ldb, ldc: ldc, transA: transA, transB: transB,
+                            alpha: alpha, beta: beta, operands: operands)
         guard let primitive = matmulPrimitive(key, engine: engine) else { return false }
-        var aDesc = matrixDesc(rows: m, cols: k, ld: lda, transposed: transA, type: dnnl_bf16)
-        var bDesc = matrixDesc(rows: k, cols: n, ld: ldb, transposed: transB, type: dnnl_bf16)
+        var aDesc = matrixDesc(rows: m, cols: k, ld: lda, transposed: transA, type: operands.dnnlType)
+        var bDesc = matrixDesc(rows: k, cols: n, ld: ldb, transposed: transB, type: operands.dnnlType)
         var cDesc = matrixDesc(rows: m, cols: n, ld: ldc, transposed: false, type: dnnl_f32)
         var aMem: dnnl_memory_t?, bMem: dnnl_memory_t?, cMem: dnnl_memory_t?
         defer {
@@ -87,6 +108,7 @@ public enum OneDNN {
         defer { dnnl_stream_destroy(stream) }
         var args = [dnnl_exec_arg_t(arg: DNNL_ARG_SRC, memory: aMem), dnnl_exec_arg_t(arg: DNNL_ARG_WEIGHTS, memory: bMem),
                     dnnl_exec_arg_t(arg: DNNL_ARG_DST, memory: cMem)]
+        setOpenMPThreads?(Int32(Parallel.threads))
         guard dnnl_primitive_execute(primitive.pointer, stream, Int32(args.count), &args) == dnnl_success else { return false }
         return dnnl_stream_wait(stream) == dnnl_success
     }
@@ -117,8 +139,8 @@ public enum OneDNN {
             return p
         }
         cache.lock.unlock()
-        var aDesc = matrixDesc(rows: key.m, cols: key.k, ld: key.lda, transposed: key.transA, type: dnnl_bf16)
-        var bDesc = matrixDesc(rows: key.k, cols: key.n, ld: key.ldb, transposed: key.transB, type: dnnl_bf16)
+        var aDesc = matrixDesc(rows: key.m, cols: key.k, ld: key.lda, transposed: key.transA, type: key.operands.dnnlType)
+        var bDesc = matrixDesc(rows: key.k, cols: key.n, ld: key.ldb, transposed: key.transB, type: key.operands.dnnlType)
         var cDesc = matrixDesc(rows: key.m, cols: key.n, ld: key.ldc, transposed: false, type: dnnl_f32)
         var opDesc = dnnl_matmul_desc_t()
         guard dnnl_matmul_desc_init(&opDesc, &aDesc, &bDesc, nil, &cDesc) == dnnl_success else { return nil }

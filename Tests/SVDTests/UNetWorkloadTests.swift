@@ -101,6 +101,37 @@ final class UNetWorkloadTests: XCTestCase {
 }
 
 extension UNetWorkloadTests {
+    /// IMG2VID_PROFILE_CONFIGS=rounds: one SVD-XT UNet forward at 14 frames 256x256 (random f32
+    /// weights, built once, one warm-up) per runtime configuration (f32 GEMM library x parallel
+    /// loops on GCD or the OpenMP team), interleaved for the given number of rounds; prints
+    /// every time and each configuration's median. A measurement: asserts nothing about time.
+    func testCompareRuntimeConfigurations() throws {
+        guard let roundsText = ProcessInfo.processInfo.environment["IMG2VID_PROFILE_CONFIGS"], let rounds = Int(roundsText)
+        else { throw XCTSkip("set IMG2VID_PROFILE_CONFIGS=rounds") }
+        let model = try unet(RandomWeights(seed: 1))
+        let configurations: [(name: String, library: GEMM.F32Library, openMP: Bool)] = [
+            ("openblas+gcd", .openBLAS, false), ("onednn+gcd", .oneDNN, false), ("onednn+openmp", .oneDNN, true)]
+        let savedLibrary = GEMM.f32LibraryOverride.value, savedOpenMP = OpenMPTeam.isUsed.value
+        defer { GEMM.f32LibraryOverride.value = savedLibrary; OpenMPTeam.isUsed.value = savedOpenMP }
+        _ = forward(model, batch: 1, frames: 14, height: 256, width: 256)
+        var times = [String: [Double]]()
+        for round in 0..<rounds {
+            for c in configurations {
+                GEMM.f32LibraryOverride.value = c.library
+                OpenMPTeam.isUsed.value = c.openMP && OpenMPTeam.isAvailable
+                let t0 = Date()
+                _ = forward(model, batch: 1, frames: 14, height: 256, width: 256)
+                let t = Date().timeIntervalSince(t0)
+                times[c.name, default: []].append(t)
+                print(String(format: "round %d %@: %.2f s", round, c.name as NSString, t))
+            }
+        }
+        for c in configurations {
+            let sorted = times[c.name]!.sorted()
+            print(String(format: "%@: median %.2f s, min %.2f s over %d runs", c.name as NSString, sorted[sorted.count / 2], sorted[0], sorted.count))
+        }
+    }
+
     /// IMG2VID_SWEEP=1 [IMG2VID_SWEEP_OUT=file.csv]: one SVD-XT UNet forward (random f32 weights,
     /// built once) per shape, frames and resolution growing; prints CSV rows
     /// frames,width,height,seconds,gflop for docs/PERFORMANCE.md's scaling plot.

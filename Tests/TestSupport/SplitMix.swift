@@ -11,5 +11,6 @@ public struct SplitMix {
         z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
         return Float((z ^ (z >> 31)) >> 40) / Float(1 << 23) - 1
     }
+    public mutating func floats(_ count: Int) -> [Float] { (0..<count).map { _ in next() } }
     public mutating func tensor(_ shape: [Int]) -> Tensor { Tensor(shape: shape, scalars: (0..<shape.reduce(1, *)).map { _ in next() }) }
 }
