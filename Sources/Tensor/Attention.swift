@@ -112,10 +112,6 @@ public enum Attention {
     }
     private static let scheduleKnob = Locked<Schedule?>(nil)
 
-    /// OpenBLAS 0.3.21 runs an sgemm single-threaded up to this `m*n*k` (interface/gemm.c:
-    /// SMP_THRESHOLD_MIN 65536 times GEMM_MULTITHREAD_THRESHOLD 4).
-    static let openBLASSingleThreadLimit = 65_536 * 4
-
     struct Problem {
         let batch, lq, lk, heads, headDim, channels: Int
         let scale: Float
@@ -169,7 +165,7 @@ public enum Attention {
         let items = p.batch * p.heads * blocks
         let precision = ComputePrecision.current  // worker threads do not see the task-local value
         let schedule = Attention.schedule
-            ?? (blockRows * p.lk * p.headDim <= openBLASSingleThreadLimit ? .parallelItems : .serialItems)
+            ?? (blockRows * p.lk * p.headDim <= GEMM.smallProductLimit ? .parallelItems : .serialItems)
         switch schedule {
         case .parallelItems:
             OpProfile.measure(.attention) { Parallel.forRanges(items, minChunk: 1) { range in

@@ -37,6 +37,13 @@ public enum GEMM {
         return OpenMPTeam.isUsed.value && OneDNN.isAvailable ? .oneDNN : .openBLAS
     }
 
+    /// Products of at most this many multiply-adds run on OpenBLAS whatever `f32Library` says:
+    /// OpenBLAS 0.3.21 runs them on the calling thread (interface/gemm.c: SMP_THRESHOLD_MIN 65536
+    /// times GEMM_MULTITHREAD_THRESHOLD 4), so no pool is woken, and
+    /// oneDNN's per-call cost (memory objects, stream) is larger than the product (temporal
+    /// attention over frames: about 3 µs per sgemm).
+    static let smallProductLimit = 65_536 * 4
+
     /// Row-major `C[m,n] = alpha op(A) op(B) + beta C`; `lda`, `ldb`, `ldc` default to the dense
     /// row strides of the operands as stored (A is `[k, m]` when `transA`, B `[n, k]` when `transB`).
     public static func multiply(
@@ -53,7 +60,7 @@ public enum GEMM {
         let ldb = ldb ?? (transB ? k : n)
         let ldc = ldc ?? n
         guard precision == .bf16, m * n * k > bf16MinimumMultiplyAdds.value else {
-            if m > 0, n > 0, f32Library == .oneDNN {
+            if m > 0, n > 0, m * n * k > smallProductLimit, f32Library == .oneDNN {
                 OpProfile.countGEMM(m: m, n: n, k: k)
                 if OpProfile.isCountOnly { return }
                 var done = false

@@ -23,7 +23,8 @@ final class WinogradTests: XCTestCase {
         }
     }
 
-    /// A budget of a few tiles forces many chunks, including a partial last one.
+    /// A budget of a few tiles forces many chunks, including a partial last one. Not bit-equal in
+    /// general: oneDNN's f32 matmul may order the sums differently for another number of columns.
     func testChunkedTilesMatchOneChunk() {
         var random = SplitMix(seed: 22)
         let x = random.tensor([3, 6, 11, 10]), weight = random.tensor([5, 6, 3, 3]), bias = random.tensor([5])
@@ -31,7 +32,7 @@ final class WinogradTests: XCTestCase {
         for tilesPerChunk in [1, 7] {
             let chunked = conv2d(x, weight: weight, bias: bias, padding: 1, im2colBudget: 36 * 6 * tilesPerChunk,
                                  algorithm: .winograd)
-            XCTAssertEqual(chunked.scalars, whole.scalars, "\(tilesPerChunk) tiles per chunk")
+            assertClose(chunked, whole, tolerance: 1e-6, "\(tilesPerChunk) tiles per chunk")
         }
     }
 
