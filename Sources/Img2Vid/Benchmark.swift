@@ -27,7 +27,7 @@ struct Benchmark {
             var result = try measure(request, progress: { context.emit(.message($0)) })
             result.precision = precision.rawValue
             result.cpuISA = OneDNN.isaName
-            result.f32GEMM = GEMM.f32Library.rawValue
+            result.f32GEMM = GEMM.f32LibraryOverride.value?.rawValue ?? (OpenMPTeam.isUsed.value && OneDNN.isAvailable ? "onednn+openblas" : "openblas")
             return result
         } catch {
             throw GenerationError.wrap(error)
@@ -211,6 +211,10 @@ struct Benchmark {
                     var named = Dictionary(uniqueKeysWithValues: seconds.map { ($0.key.name, $0.value) })
                     named["other"] = max(0, elapsed - seconds.values.reduce(0, +))
                     profile = named
+                    for (shape, e) in OpProfile.gemmShapes.sorted(by: { $0.value.seconds > $1.value.seconds }).prefix(12) {
+                        progress(String(format: "gemm %@ (m x n x k, T = transposed): %d calls, %.3f s, %.1f GFLOP/s",
+                                        shape, e.calls, e.seconds, e.flops / 1e9 / max(e.seconds, 1e-9)))
+                    }
                 }
             }
             let isWarmup = i < request.warmup

@@ -19,7 +19,8 @@ public struct BenchmarkResult: Codable, Sendable, Equatable {
     public var blasCore: String
     /// The precision the products ran at ("f32" or "bf16"; `auto` resolved).
     public var precision = "f32"
-    /// The library f32 products ran on (`GEMM.f32Library`): "onednn" or "openblas".
+    /// The library f32 products ran on (`GEMM.f32Library(columns:)`): "onednn+openblas" (by
+    /// shape, the default), or "onednn" or "openblas" when one is forced (`IMG2VID_F32_GEMM`).
     public var f32GEMM = "openblas"
     /// oneDNN's instruction set on this CPU ("avx2", "avx512_core_bf16", ...): whether bf16 is native.
     public var cpuISA = "unknown"

@@ -28,14 +28,18 @@ public enum GEMM {
     public static let f32LibraryOverride = Locked<F32Library?>(
         ProcessInfo.processInfo.environment["IMG2VID_F32_GEMM"].flatMap(F32Library.init(rawValue:)))
 
-    /// The library f32 products run on: oneDNN when the runtime's loops share its OpenMP team
-    /// (`OpenMPTeam`), else OpenBLAS. Measured in docs/PERFORMANCE.md (session 6): oneDNN's f32
-    /// matmul is 1.0-2x faster than OpenBLAS sgemm on most of the UNet's shapes, but only pays off
-    /// when OpenBLAS's and OpenMP's idle threads do not both spin on the two cores.
-    public static var f32Library: F32Library {
+    /// The library an f32 product of `n` output columns runs on (`f32LibraryOverride` aside).
+    /// oneDNN's f32 matmul, when the runtime's loops share its OpenMP team (`OpenMPTeam`), for
+    /// products narrower than `oneDNNMaximumColumns`; OpenBLAS sgemm otherwise. Measured in
+    /// docs/PERFORMANCE.md (session 6, 2 AVX2 cores): oneDNN is 1.1-2x faster on the UNet's
+    /// linear layers, attention and 32x32 convolutions and on the Winograd products (at most
+    /// 3,640 columns per chunk), and 1.1-3x slower on the VAE decoder's wide convolution products
+    /// (4,096 to 65,536 pixel columns), where OpenBLAS stays.
+    public static func f32Library(columns n: Int) -> F32Library {
         if let forced = f32LibraryOverride.value { return forced }
-        return OpenMPTeam.isUsed.value && OneDNN.isAvailable ? .oneDNN : .openBLAS
+        return OpenMPTeam.isUsed.value && OneDNN.isAvailable && n < oneDNNMaximumColumns ? .oneDNN : .openBLAS
     }
+    static let oneDNNMaximumColumns = 4096
 
     /// Products of at most this many multiply-adds run on OpenBLAS whatever `f32Library` says:
     /// OpenBLAS 0.3.21 runs them on the calling thread (interface/gemm.c: SMP_THRESHOLD_MIN 65536
@@ -60,7 +64,7 @@ public enum GEMM {
         let ldb = ldb ?? (transB ? k : n)
         let ldc = ldc ?? n
         guard precision == .bf16, m * n * k > bf16MinimumMultiplyAdds.value else {
-            if m > 0, n > 0, m * n * k > smallProductLimit, f32Library == .oneDNN {
+            if m > 0, n > 0, m * n * k > smallProductLimit, f32Library(columns: n) == .oneDNN {
                 OpProfile.countGEMM(m: m, n: n, k: k)
                 if OpProfile.isCountOnly { return }
                 var done = false

@@ -102,15 +102,15 @@ final class UNetWorkloadTests: XCTestCase {
 
 extension UNetWorkloadTests {
     /// IMG2VID_PROFILE_CONFIGS=rounds: one SVD-XT UNet forward at 14 frames 256x256 (random f32
-    /// weights, built once, one warm-up) per runtime configuration (f32 GEMM library x parallel
-    /// loops on GCD or the OpenMP team), interleaved for the given number of rounds; prints
+    /// weights, built once, one warm-up) per runtime configuration (f32 GEMM library forced or
+    /// chosen by shape x parallel loops on GCD or the OpenMP team), interleaved for the given number of rounds; prints
     /// every time and each configuration's median. A measurement: asserts nothing about time.
     func testCompareRuntimeConfigurations() throws {
         guard let roundsText = ProcessInfo.processInfo.environment["IMG2VID_PROFILE_CONFIGS"], let rounds = Int(roundsText)
         else { throw XCTSkip("set IMG2VID_PROFILE_CONFIGS=rounds") }
         let model = try unet(RandomWeights(seed: 1))
-        let configurations: [(name: String, library: GEMM.F32Library, openMP: Bool)] = [
-            ("openblas+gcd", .openBLAS, false), ("onednn+gcd", .oneDNN, false), ("onednn+openmp", .oneDNN, true)]
+        let configurations: [(name: String, library: GEMM.F32Library?, openMP: Bool)] = [
+            ("openblas+gcd", .openBLAS, false), ("onednn+openmp", .oneDNN, true), ("by-shape+openmp (default)", nil, true)]
         let savedLibrary = GEMM.f32LibraryOverride.value, savedOpenMP = OpenMPTeam.isUsed.value
         defer { GEMM.f32LibraryOverride.value = savedLibrary; OpenMPTeam.isUsed.value = savedOpenMP }
         _ = forward(model, batch: 1, frames: 14, height: 256, width: 256)
