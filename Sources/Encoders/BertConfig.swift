@@ -1,4 +1,5 @@
 import Foundation
+import Tensor
 
 /// transformers' BertConfig (`config.json` of a BERT folder), field names kept. Defaults are BertConfig's.
 public struct BertConfig: Codable, Equatable, Sendable {
@@ -45,7 +46,7 @@ public struct BertConfig: Codable, Equatable, Sendable {
 
     /// Reads and checks a folder's `config.json`.
     public static func read(path: String) throws -> BertConfig {
-        guard let data = FileManager.default.contents(atPath: path) else {
+        guard let data = FileContents.read(atPath: path) else {
             throw TextEncoderLoadError.missingFile(path: path, hint: "a BERT model folder needs its config.json")
         }
         let config: BertConfig

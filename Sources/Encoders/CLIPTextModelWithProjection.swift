@@ -45,7 +45,7 @@ public struct CLIPTextModelWithProjection {
         guard FileManager.default.fileExists(atPath: folder, isDirectory: &isDirectory), isDirectory.boolValue else {
             throw TextEncoderLoadError.missingFile(path: folder, hint: "--text-encoder takes a transformers CLIPModel or CLIPTextModelWithProjection folder")
         }
-        guard let data = FileManager.default.contents(atPath: path("config.json")) else {
+        guard let data = FileContents.read(atPath: path("config.json")) else {
             throw TextEncoderLoadError.missingFile(path: path("config.json"), hint: "--text-encoder takes a transformers CLIPModel or CLIPTextModelWithProjection folder")
         }
         let (config, _) = try CLIPTextModelConfig.read(data, path: path("config.json"))

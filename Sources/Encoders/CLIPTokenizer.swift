@@ -1,4 +1,5 @@
 import Foundation
+import Tensor
 
 /// CLIP's byte-level BPE tokenizer, read from a transformers tokenizer folder (`vocab.json`,
 /// `merges.txt`, optionally `tokenizer_config.json` / `special_tokens_map.json`).
@@ -41,10 +42,10 @@ public final class CLIPTokenizer: @unchecked Sendable {
     /// Loads `vocab.json` and `merges.txt` from `folder`.
     public convenience init(folder: String) throws {
         func path(_ name: String) -> String { (folder as NSString).appendingPathComponent(name) }
-        guard let vocabData = FileManager.default.contents(atPath: path("vocab.json")) else {
+        guard let vocabData = FileContents.read(atPath: path("vocab.json")) else {
             throw TextEncoderLoadError.missingFile(path: path("vocab.json"), hint: "a CLIP tokenizer needs vocab.json and merges.txt beside the text encoder's config.json")
         }
-        guard let mergesData = FileManager.default.contents(atPath: path("merges.txt")),
+        guard let mergesData = FileContents.read(atPath: path("merges.txt")),
               let mergesText = String(data: mergesData, encoding: .utf8) else {
             throw TextEncoderLoadError.missingFile(path: path("merges.txt"), hint: "a CLIP tokenizer needs vocab.json and merges.txt beside the text encoder's config.json")
         }
@@ -66,7 +67,7 @@ public final class CLIPTokenizer: @unchecked Sendable {
         var padToken = Self.eosToken
         var maxLength = 77
         for name in ["tokenizer_config.json", "special_tokens_map.json"] {
-            if let data = FileManager.default.contents(atPath: path(name)),
+            if let data = FileContents.read(atPath: path(name)),
                let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] {
                 if let pad = object["pad_token"] as? String { padToken = pad }
                 if let pad = (object["pad_token"] as? [String: Any])?["content"] as? String { padToken = pad }

@@ -48,7 +48,7 @@ public final class SentenceEmbedder {
         }
         var poolingFolder: String?
         var normalize = false
-        if let data = FileManager.default.contents(atPath: path("modules.json")) {
+        if let data = FileContents.read(atPath: path("modules.json")) {
             guard let modules = (try? JSONSerialization.jsonObject(with: data)) as? [[String: Any]] else {
                 throw TextEncoderLoadError.invalidFile(path: path("modules.json"), reason: "not a JSON list of modules")
             }
@@ -70,7 +70,7 @@ public final class SentenceEmbedder {
         var pooling = Pooling.mean
         if let poolingFolder {
             let file = (poolingFolder as NSString).appendingPathComponent("config.json")
-            guard let data = FileManager.default.contents(atPath: file),
+            guard let data = FileContents.read(atPath: file),
                   let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
                 throw TextEncoderLoadError.missingFile(path: file, hint: "the Pooling module needs its config.json")
             }
@@ -97,7 +97,7 @@ public final class SentenceEmbedder {
         let tokenizer = try WordPieceTokenizer(folder: folder)
         let model = try BertModel.load(folder: folder)
         var maxLength = min(tokenizer.maxLength, model.config.maxPositionEmbeddings)
-        if let data = FileManager.default.contents(atPath: path("sentence_bert_config.json")) {
+        if let data = FileContents.read(atPath: path("sentence_bert_config.json")) {
             guard let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
                 throw TextEncoderLoadError.invalidFile(path: path("sentence_bert_config.json"), reason: "not a JSON object")
             }

@@ -1,4 +1,5 @@
 import Foundation
+import Tensor
 
 /// BERT's WordPiece tokenizer, read from a transformers tokenizer folder (`vocab.txt`, optionally
 /// `tokenizer_config.json` / `special_tokens_map.json`).
@@ -39,7 +40,7 @@ public final class WordPieceTokenizer: @unchecked Sendable {
     /// Loads `vocab.txt` and the optional `tokenizer_config.json` from `folder`.
     public convenience init(folder: String) throws {
         func path(_ name: String) -> String { (folder as NSString).appendingPathComponent(name) }
-        guard let data = FileManager.default.contents(atPath: path("vocab.txt")) else {
+        guard let data = FileContents.read(atPath: path("vocab.txt")) else {
             throw TextEncoderLoadError.missingFile(path: path("vocab.txt"), hint: "a WordPiece tokenizer needs the model's vocab.txt (one token per line)")
         }
         guard let text = String(data: data, encoding: .utf8) else {
@@ -51,7 +52,7 @@ public final class WordPieceTokenizer: @unchecked Sendable {
         var lowercase = true, strip: Bool? = nil, chinese = true, maxLength = 512
         var names = ["cls": "[CLS]", "sep": "[SEP]", "pad": "[PAD]", "unk": "[UNK]", "mask": "[MASK]"]
         for file in ["special_tokens_map.json", "tokenizer_config.json"] {
-            guard let data = FileManager.default.contents(atPath: path(file)) else { continue }
+            guard let data = FileContents.read(atPath: path(file)) else { continue }
             guard let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
                 throw TextEncoderLoadError.invalidFile(path: path(file), reason: "not a JSON object")
             }

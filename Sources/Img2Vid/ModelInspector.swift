@@ -292,7 +292,7 @@ public enum ModelInspector {
     static func readJSONObject(_ path: String) -> JSONRead {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue,
-              let data = FileManager.default.contents(atPath: path) else { return .missing }
+              let data = FileContents.read(atPath: path) else { return .missing }
         do {
             guard let object = try JSONSerialization.jsonObject(with: data) as? [String: Any] else {
                 return .invalid("expected a JSON object")

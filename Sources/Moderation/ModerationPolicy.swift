@@ -1,4 +1,5 @@
 import Foundation
+import Tensor
 
 /// An operator's moderation policy: which detectors run at which checkpoint and what their
 /// findings lead to, where decisions are logged, where quarantined videos go.
@@ -63,7 +64,7 @@ public struct ModerationPolicy: Codable, Sendable, Equatable {
 
     /// Reads, decodes and validates a policy file.
     public static func load(path: String) throws -> ModerationPolicy {
-        guard let data = FileManager.default.contents(atPath: path) else {
+        guard let data = FileContents.read(atPath: path) else {
             throw PolicyError.unreadable(path: path)
         }
         let base = (path as NSString).deletingLastPathComponent

@@ -27,7 +27,7 @@ public struct ModelFolder: Sendable {
     /// Decodes `<component>/<name>` (a JSON config).
     public func config<T: Decodable>(_ type: T.Type, component: String, name: String = "config.json") throws -> T {
         let p = component.isEmpty ? (path as NSString).appendingPathComponent(name) : file(component, name)
-        guard let data = FileManager.default.contents(atPath: p) else { throw ModelLoadingError.missingFile(path: p) }
+        guard let data = FileContents.read(atPath: p) else { throw ModelLoadingError.missingFile(path: p) }
         do {
             return try JSONDecoder().decode(T.self, from: data)
         } catch {

@@ -45,7 +45,7 @@ extension ModelFolder {
     /// The folder's sampler: `scheduler/scheduler_config.json`, AnimateLCM's when its `_class_name` says so.
     public func loadScheduler() throws -> SchedulerSettings {
         let p = file("scheduler", "scheduler_config.json")
-        guard let data = FileManager.default.contents(atPath: p) else { throw ModelLoadingError.missingFile(path: p) }
+        guard let data = FileContents.read(atPath: p) else { throw ModelLoadingError.missingFile(path: p) }
         let settings: SchedulerSettings
         do {
             settings = try SchedulerSettings.decode(data)
