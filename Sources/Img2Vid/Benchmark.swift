@@ -27,7 +27,7 @@ struct Benchmark {
             var result = try measure(request, progress: { context.emit(.message($0)) })
             result.precision = precision.rawValue
             result.cpuISA = OneDNN.isaName
-            result.f32GEMM = GEMM.f32LibraryOverride.value?.rawValue ?? (OpenMPTeam.isUsed.value && OneDNN.isAvailable ? "onednn+openblas" : "openblas")
+            result.f32GEMM = GEMM.f32LibraryName
             return result
         } catch {
             throw GenerationError.wrap(error)

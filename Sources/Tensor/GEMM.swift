@@ -41,6 +41,13 @@ public enum GEMM {
     }
     static let oneDNNMaximumColumns = 4096
 
+    /// What `f32Library(columns:)` chooses, in a word, for reports: "onednn+openblas" (by width),
+    /// or the one library in use.
+    public static var f32LibraryName: String {
+        if let forced = f32LibraryOverride.value { return forced.rawValue }
+        return OpenMPTeam.isUsed.value && OneDNN.isAvailable ? "onednn+openblas" : F32Library.openBLAS.rawValue
+    }
+
     /// Products of at most this many multiply-adds run on OpenBLAS whatever `f32Library` says:
     /// OpenBLAS 0.3.21 runs them on the calling thread (interface/gemm.c: SMP_THRESHOLD_MIN 65536
     /// times GEMM_MULTITHREAD_THRESHOLD 4), so no pool is woken, and

@@ -39,18 +39,15 @@ public enum Parallel {
         // threads cannot outlive or race with the caller.
         withoutActuallyEscaping(body) { body in
             let work = ParallelBody(body: body)
-            if OpenMPTeam.isUsed.value {
-                OpenMPTeam.run(chunks: chunks) { c in
-                    let start = count * c / chunks
-                    let end = count * (c + 1) / chunks
-                    if start < end { work.body(start..<end) }
-                }
-                return
-            }
-            DispatchQueue.concurrentPerform(iterations: chunks) { c in
+            let chunk: @Sendable (Int) -> Void = { c in
                 let start = count * c / chunks
                 let end = count * (c + 1) / chunks
                 if start < end { work.body(start..<end) }
+            }
+            if OpenMPTeam.isUsed.value {
+                OpenMPTeam.run(chunks: chunks, chunk)
+            } else {
+                DispatchQueue.concurrentPerform(iterations: chunks, execute: chunk)
             }
         }
     }
