@@ -36,8 +36,9 @@ struct BenchCommand: AsyncParsableCommand {
                   --variant fp16 --component step --runs 3 --json
               OPENBLAS_CORETYPE=SkylakeX img2vid bench --config Models/svd-xt \\
                   --random-weights --component vae-decode --threads 2
-              img2vid bench --config Models/svd-xt --random-weights --component vae-decode \\
-                  --num-frames 14 --width 256 --height 256 --runs 1 --profile
+              img2vid bench --config Models/svd-xt --random-weights \\
+                  --component vae-decode --num-frames 14 --width 256 --height 256 \\
+                  --runs 1 --profile
               img2vid bench --config Models/svd-xt --random-weights --weights-dtype f16 \\
                   --component pipeline --scheduler animatelcm --num-frames 14 \\
                   --width 512 --height 320 --runs 1 --warmup 0
