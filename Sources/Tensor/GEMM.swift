@@ -37,15 +37,17 @@ public enum GEMM {
     /// (4,096 to 65,536 pixel columns), where OpenBLAS stays.
     public static func f32Library(columns n: Int) -> F32Library {
         if let forced = f32LibraryOverride.value { return forced }
-        return OpenMPTeam.isUsed.value && OneDNN.isAvailable && n < oneDNNMaximumColumns ? .oneDNN : .openBLAS
+        return choosesByWidth && n < oneDNNMaximumColumns ? .oneDNN : .openBLAS
     }
     static let oneDNNMaximumColumns = 4096
+    /// Whether the width rule is in force: oneDNN is there and shares the loops' OpenMP team.
+    static var choosesByWidth: Bool { OpenMPTeam.isUsed.value && OneDNN.isAvailable }
 
     /// What `f32Library(columns:)` chooses, in a word, for reports: "onednn+openblas" (by width),
     /// or the one library in use.
     public static var f32LibraryName: String {
         if let forced = f32LibraryOverride.value { return forced.rawValue }
-        return OpenMPTeam.isUsed.value && OneDNN.isAvailable ? "onednn+openblas" : F32Library.openBLAS.rawValue
+        return choosesByWidth ? "onednn+openblas" : F32Library.openBLAS.rawValue
     }
 
     /// Products of at most this many multiply-adds run on OpenBLAS whatever `f32Library` says:
