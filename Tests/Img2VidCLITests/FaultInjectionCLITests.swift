@@ -209,18 +209,40 @@ final class FaultInjectionCLITests: CLIFolderTestCase {
     /// A PNG whose header claims 100,000 x 100,000 pixels: exit 3 from the header, in well under the
     /// time or memory a 30 GB decode would take.
     func testDecompressionBombIsRefusedFromItsHeader() throws {
-        var ihdr = Array("IHDR".utf8)
-        for v in [100_000, 100_000] { ihdr += [UInt8(v >> 24 & 255), UInt8(v >> 16 & 255), UInt8(v >> 8 & 255), UInt8(v & 255)] }
-        ihdr += [8, 2, 0, 0, 0]
-        let png: [UInt8] = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 13] + ihdr + [0, 0, 0, 0]
-        try Data(png).write(to: URL(fileURLWithPath: path("bomb.png")))
         let output = path("clip.mp4")
-        let run = try CLI.run(["generate", "--image", path("bomb.png"), "--output", output, "--json"] + (try CLI.modelArgs()))
+        let run = try CLI.run(["generate", "--image", try writeBomb(), "--output", output, "--json"] + (try CLI.modelArgs()))
         XCTAssertEqual(run.exitCode, 3, run.stderr)
         let json = try run.json()
         let message = json["error"] as? String ?? ""
         XCTAssertTrue(message.contains("100000x100000 = 10000000000 pixels, more than the limit"), message)
         XCTAssertLessThan(json["peak_rss_bytes"] as? Int ?? .max, 1 << 30, "the refusal allocated like a decode")
         XCTAssertFalse(FileManager.default.fileExists(atPath: output))
+    }
+
+    /// `peak_rss_bytes` is the command's own peak, whatever started it: Linux's getrusage carries
+    /// the parent's memory over into a child started by posix_spawn (as Foundation's `Process`
+    /// does), so with 1.5 GB touched here the refusal above used to report 1.5 GB.
+    func testPeakRSSIsTheCommandsOwnNotItsParents() throws {
+        let parentBytes = 1536 << 20
+        let ballast = UnsafeMutableRawPointer.allocate(byteCount: parentBytes, alignment: 4096)
+        defer { ballast.deallocate() }
+        ballast.initializeMemory(as: UInt8.self, repeating: 1, count: parentBytes)
+        let run = try CLI.run(["generate", "--image", try writeBomb(), "--output", path("clip.mp4"), "--json"]
+                              + (try CLI.modelArgs()))
+        XCTAssertEqual(run.exitCode, 3, run.stderr)
+        let peak = try XCTUnwrap(try run.json()["peak_rss_bytes"] as? Int, run.stdout)
+        XCTAssertGreaterThan(peak, 1 << 20)
+        XCTAssertLessThan(peak, 1 << 30, "the child reported its parent's memory")
+        XCTAssertEqual(ballast.load(fromByteOffset: parentBytes - 1, as: UInt8.self), 1)
+    }
+
+    /// A PNG of a valid signature and header claiming 100,000 x 100,000 RGB pixels, and no data.
+    private func writeBomb() throws -> String {
+        var ihdr = Array("IHDR".utf8)
+        for v in [100_000, 100_000] { ihdr += [UInt8(v >> 24 & 255), UInt8(v >> 16 & 255), UInt8(v >> 8 & 255), UInt8(v & 255)] }
+        ihdr += [8, 2, 0, 0, 0]
+        let png: [UInt8] = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 13] + ihdr + [0, 0, 0, 0]
+        try Data(png).write(to: URL(fileURLWithPath: path("bomb.png")))
+        return path("bomb.png")
     }
 }
