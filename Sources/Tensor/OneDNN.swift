@@ -73,9 +73,21 @@ public enum OneDNN {
         let operands: OperandType
     }
 
+    /// A cached matmul primitive and the scratchpad each execution of it needs. Primitives are
+    /// made with a user-managed scratchpad: with oneDNN's default (`library`) mode, builds without
+    /// `DNNL_ENABLE_CONCURRENT_EXEC` (Debian's) give every primitive one shared scratchpad, so two
+    /// products run at once from different threads (two requests) overwrite each other's
+    /// intermediate results. The bf16 brgemm kernels use it; the engine's concurrency tests caught it
+    /// on an avx512_core_bf16 host (wrong frames, and a kernel reading past its buffer).
+    struct Matmul {
+        let primitive: Handle
+        let scratchpadDesc: dnnl_memory_desc_t
+        let scratchpadBytes: Int
+    }
+
     private final class PrimitiveCache: @unchecked Sendable {
         let lock = NSLock()
-        var primitives: [MatmulKey: Handle] = [:]
+        var primitives: [MatmulKey: Matmul] = [:]
     }
     private static let cache = PrimitiveCache()
 
@@ -89,27 +101,33 @@ public enum OneDNN {
         guard let engine else { return false }
         let key = MatmulKey(m: m, n: n, k: k, lda: lda, ldb: ldb, ldc: ldc, transA: transA, transB: transB,
                             alpha: alpha, beta: beta, operands: operands)
-        guard let primitive = matmulPrimitive(key, engine: engine) else { return false }
+        guard let matmul = matmulPrimitive(key, engine: engine) else { return false }
         var aDesc = matrixDesc(rows: m, cols: k, ld: lda, transposed: transA, type: operands.dnnlType)
         var bDesc = matrixDesc(rows: k, cols: n, ld: ldb, transposed: transB, type: operands.dnnlType)
         var cDesc = matrixDesc(rows: m, cols: n, ld: ldc, transposed: false, type: dnnl_f32)
-        var aMem: dnnl_memory_t?, bMem: dnnl_memory_t?, cMem: dnnl_memory_t?
+        var scratchpadDesc = matmul.scratchpadDesc
+        let scratchpad = BufferPool.allocate(byteCount: max(matmul.scratchpadBytes, 1))
+        var aMem: dnnl_memory_t?, bMem: dnnl_memory_t?, cMem: dnnl_memory_t?, scratchpadMem: dnnl_memory_t?
         defer {
             if let aMem { dnnl_memory_destroy(aMem) }
             if let bMem { dnnl_memory_destroy(bMem) }
             if let cMem { dnnl_memory_destroy(cMem) }
+            if let scratchpadMem { dnnl_memory_destroy(scratchpadMem) }
+            BufferPool.release(scratchpad, byteCount: max(matmul.scratchpadBytes, 1))
         }
         guard dnnl_memory_create(&aMem, &aDesc, engine.pointer, UnsafeMutableRawPointer(mutating: a)) == dnnl_success,
               dnnl_memory_create(&bMem, &bDesc, engine.pointer, UnsafeMutableRawPointer(mutating: b)) == dnnl_success,
-              dnnl_memory_create(&cMem, &cDesc, engine.pointer, UnsafeMutableRawPointer(c)) == dnnl_success
+              dnnl_memory_create(&cMem, &cDesc, engine.pointer, UnsafeMutableRawPointer(c)) == dnnl_success,
+              dnnl_memory_create(&scratchpadMem, &scratchpadDesc, engine.pointer, scratchpad) == dnnl_success
         else { return false }
         var stream: dnnl_stream_t?
         guard dnnl_stream_create(&stream, engine.pointer, dnnl_stream_default_flags.rawValue) == dnnl_success, let stream else { return false }
         defer { dnnl_stream_destroy(stream) }
         var args = [dnnl_exec_arg_t(arg: DNNL_ARG_SRC, memory: aMem), dnnl_exec_arg_t(arg: DNNL_ARG_WEIGHTS, memory: bMem),
-                    dnnl_exec_arg_t(arg: DNNL_ARG_DST, memory: cMem)]
+                    dnnl_exec_arg_t(arg: DNNL_ARG_DST, memory: cMem),
+                    dnnl_exec_arg_t(arg: DNNL_ARG_SCRATCHPAD, memory: scratchpadMem)]
         setOpenMPThreads?(Int32(Parallel.threads))
-        guard dnnl_primitive_execute(primitive.pointer, stream, Int32(args.count), &args) == dnnl_success else { return false }
+        guard dnnl_primitive_execute(matmul.primitive.pointer, stream, Int32(args.count), &args) == dnnl_success else { return false }
         return dnnl_stream_wait(stream) == dnnl_success
     }
 
@@ -132,7 +150,7 @@ public enum OneDNN {
         return desc
     }
 
-    private static func matmulPrimitive(_ key: MatmulKey, engine: Handle) -> Handle? {
+    private static func matmulPrimitive(_ key: MatmulKey, engine: Handle) -> Matmul? {
         cache.lock.lock()
         if let p = cache.primitives[key] {
             cache.lock.unlock()
@@ -147,6 +165,7 @@ public enum OneDNN {
         var attr: dnnl_primitive_attr_t?
         guard dnnl_primitive_attr_create(&attr) == dnnl_success, let attr else { return nil }
         defer { dnnl_primitive_attr_destroy(attr) }
+        guard dnnl_primitive_attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_user) == dnnl_success else { return nil }
         if key.alpha != 1 {
             var scale = key.alpha
             guard dnnl_primitive_attr_set_output_scales(attr, 1, 0, &scale) == dnnl_success else { return nil }
@@ -161,16 +180,19 @@ public enum OneDNN {
         var pd: dnnl_primitive_desc_t?
         guard dnnl_primitive_desc_create(&pd, &opDesc, attr, engine.pointer, nil) == dnnl_success, let pd else { return nil }
         defer { dnnl_primitive_desc_destroy(pd) }
+        guard let scratchpadDesc = dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0)?.pointee else { return nil }
         var primitive: dnnl_primitive_t?
         guard dnnl_primitive_create(&primitive, pd) == dnnl_success, let primitive else { return nil }
-        let handle = Handle(primitive)
+        var desc = scratchpadDesc
+        let matmul = Matmul(primitive: Handle(primitive), scratchpadDesc: scratchpadDesc,
+                            scratchpadBytes: dnnl_memory_desc_get_size(&desc))
         cache.lock.lock()
         defer { cache.lock.unlock() }
         if let existing = cache.primitives[key] {
             dnnl_primitive_destroy(primitive)
             return existing
         }
-        cache.primitives[key] = handle
-        return handle
+        cache.primitives[key] = matmul
+        return matmul
     }
 }
