@@ -22,7 +22,9 @@ struct Img2VidCommand: AsyncParsableCommand {
 
     /// ArgumentParser's own entry point, except that usage errors (unknown or missing options,
     /// failed validation) exit 2 as documented, not with its EX_USAGE (64).
+    /// It first restarts the program when OpenBLAS chose a slow kernel (`BLASKernelRestart`).
     static func main() async {
+        BLASKernelRestart.restartIfSlowKernel()
         do {
             var command = try parseAsRoot()
             if var asyncCommand = command as? AsyncParsableCommand {

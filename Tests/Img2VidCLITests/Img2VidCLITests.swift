@@ -375,6 +375,26 @@ final class Img2VidCLITests: XCTestCase {
         XCTAssertTrue(nothing.stdout.contains("does not exist"), nothing.stdout)
     }
 
+    /// With `OPENBLAS_CORETYPE` unset, img2vid ends up on a vector kernel on any CPU with AVX2
+    /// (OpenBLAS 0.3.21 falls back to SSE3 "Prescott" on CPUs newer than it: `BLASKernelChoice`),
+    /// restarting at most once; a kernel the user names is kept.
+    func testRunsAVectorOpenBLASKernel() throws {
+        let binary = try CLI.binary()
+        func kernels(_ setting: [String]) throws -> [String] {
+            let run = try CLI.runProgram("/usr/bin/env", setting + ["OPENBLAS_VERBOSE=2", binary, "--version"])
+            XCTAssertEqual(run.exitCode, 0, run.stderr)
+            XCTAssertTrue(run.stdout.hasPrefix("0."), run.stdout)
+            return (run.stdout + "\n" + run.stderr).split(separator: "\n").compactMap { line in
+                guard let range = line.range(of: "Core: ") else { return nil }
+                return String(line[range.upperBound...]).trimmingCharacters(in: .whitespaces)
+            }
+        }
+        let automatic = try kernels(["-u", "OPENBLAS_CORETYPE"])
+        XCTAssertTrue((1...2).contains(automatic.count), "\(automatic)")
+        XCTAssertTrue(["Haswell", "Zen", "SkylakeX", "Cooperlake", "SapphireRapids"].contains(automatic.last ?? ""), "\(automatic)")
+        XCTAssertEqual(try kernels(["OPENBLAS_CORETYPE=Prescott"]), ["Prescott"])
+    }
+
     func testBenchEveryComponent() throws {
         let (pipeline, _) = try CLI.tinyPipeline()
         for component in ["unet", "image-encoder", "vae-encode", "vae-decode", "step", "pipeline"] {
