@@ -10,7 +10,7 @@ import Tensor
 enum BLASKernelRestart {
     static func restartIfSlowKernel() {
         let environment = ProcessInfo.processInfo.environment
-        guard let kernel = BLASKernelChoice.replacement(loaded: BLAS.coreName, cpuFlags: BLASKernelChoice.cpuFlags(),
+        guard let kernel = BLASKernelChoice.replacement(loaded: BLAS.coreName, cpuFlags: CPUInfo.current.flags,
                                                         userSetting: environment["OPENBLAS_CORETYPE"]) else { return }
         setenv("OPENBLAS_CORETYPE", kernel, 1)
         execv("/proc/self/exe", CommandLine.unsafeArgv)

@@ -1,5 +1,3 @@
-import Foundation
-
 /// Which OpenBLAS kernel this CPU should run when OpenBLAS's own choice is a slow fallback.
 ///
 /// OpenBLAS (Debian 12 ships 0.3.21, built with `DYNAMIC_ARCH`) picks its kernel once, when the
@@ -17,24 +15,13 @@ public enum BLASKernelChoice {
     /// the variable, OpenBLAS already runs a vector kernel, or the CPU has neither AVX-512 nor AVX2.
     /// - Parameters:
     ///   - loaded: the kernel OpenBLAS chose (`BLAS.coreName`).
-    ///   - cpuFlags: the CPU's instruction-set flags as the kernel lists them (`/proc/cpuinfo`).
+    ///   - cpuFlags: the CPU's instruction-set flags (`CPUInfo.flags`).
     ///   - userSetting: `OPENBLAS_CORETYPE` as found in the environment.
     public static func replacement(loaded: String, cpuFlags: Set<String>, userSetting: String?) -> String? {
         if userSetting != nil || vectorKernels.contains(loaded.lowercased()) { return nil }
-        // OpenBLAS's SkylakeX kernels use AVX-512 F, BW, VL and DQ (`cpuid_x86.c`, `support_avx512`).
+        // OpenBLAS's SkylakeX kernels need AVX-512 (F, BW, VL and DQ, as on every Skylake-SP and later core).
         if cpuFlags.isSuperset(of: ["avx512f", "avx512bw", "avx512vl", "avx512dq"]) { return "SkylakeX" }
         if cpuFlags.isSuperset(of: ["avx2", "fma"]) { return "Haswell" }
         return nil
-    }
-
-    /// The instruction-set flags of the first CPU in `/proc/cpuinfo` (empty where it cannot be read).
-    /// The kernel lists only the sets the OS has enabled, so AVX-512 here is usable.
-    public static func cpuFlags(cpuinfo path: String = "/proc/cpuinfo") -> Set<String> {
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return [] }
-        for line in text.split(separator: "\n") where line.hasPrefix("flags") {
-            guard let colon = line.firstIndex(of: ":") else { continue }
-            return Set(line[line.index(after: colon)...].split(separator: " ").map(String.init))
-        }
-        return []
     }
 }

@@ -16,8 +16,9 @@ public enum ComputePrecision: String, Sendable, CaseIterable, Codable {
     @TaskLocal public static var current: ComputePrecision = .f32
 }
 
-/// What a user asks for: `auto` picks bf16 where oneDNN runs bf16 products on native bf16 dot
-/// products (avx512_bf16 or AMX, unless `ONEDNN_MAX_CPU_ISA` caps the ISA below them), f32 elsewhere.
+/// What a user asks for: `auto` picks bf16 where bf16 products run faster than f32 ones
+/// (`OneDNN.bf16OutrunsF32`: AMX, or avx512_bf16 on AMD, unless `ONEDNN_MAX_CPU_ISA` caps the ISA
+/// below them), f32 elsewhere.
 public enum PrecisionSetting: String, Sendable, CaseIterable, Codable {
     case auto
     case f32
@@ -28,7 +29,7 @@ public enum PrecisionSetting: String, Sendable, CaseIterable, Codable {
         switch self {
         case .f32: return .f32
         case .bf16: return .bf16
-        case .auto: return OneDNN.hasNativeBF16 ? .bf16 : .f32
+        case .auto: return OneDNN.bf16OutrunsF32 ? .bf16 : .f32
         }
     }
 }

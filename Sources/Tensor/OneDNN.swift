@@ -50,6 +50,21 @@ public enum OneDNN {
         return isa & bf16 == bf16
     }()
 
+    /// True where bf16 products outrun f32 ones, so that `--precision auto` picks bf16: with AMX
+    /// (tile products), or with avx512_core_bf16 on an AMD CPU (Zen 4 and later). Measured with
+    /// `img2vid bench --component unet|vae-decode --num-frames 14 --width 512 --height 320
+    /// --threads 2 --precision bf16|f32` (SVD-XT, random f16 weights):
+    /// - 2-core AMD EPYC, avx512_bf16: UNet forward 39.9 s at bf16 against 56.8 s at f32.
+    /// - 2-core Intel Xeon (model 207, AMX not exposed to the VM), avx512_bf16: UNet forward 88.3 s
+    ///   at bf16 against 60.8 s at f32, decoder 253.6 s against 119.4 s. oneDNN 2.6's bf16 matmul
+    ///   (`brg:avx512_core_bf16`) ran there at about half the f32 rate, so an Intel CPU without AMX
+    ///   stays at f32.
+    public static let bf16OutrunsF32: Bool = {
+        guard hasNativeBF16 else { return false }
+        if dnnl_get_effective_cpu_isa() == dnnl_cpu_isa_avx512_core_amx { return true }
+        return CPUInfo.current.vendor == "AuthenticAMD"
+    }()
+
     /// The element type of a matmul's A and B operands (C and accumulation are always f32).
     enum OperandType: Hashable {
         case f32, bf16

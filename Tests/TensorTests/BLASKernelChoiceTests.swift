@@ -23,14 +23,19 @@ final class BLASKernelChoiceTests: XCTestCase {
         XCTAssertNil(BLASKernelChoice.replacement(loaded: "Prescott", cpuFlags: ["sse3", "avx"], userSetting: nil), "no AVX2: nothing faster")
     }
 
-    func testCPUFlagsAreReadFromCpuinfo() throws {
+    func testCPUInfoReadsTheFirstCPU() throws {
         let path = NSTemporaryDirectory() + "cpuinfo-\(UUID().uuidString)"
         defer { try? FileManager.default.removeItem(atPath: path) }
-        try "processor\t: 0\nmodel\t\t: 207\nflags\t\t: fpu sse3 avx2 fma avx512f\nbugs\t\t: spectre_v1\n\nprocessor\t: 1\nflags\t\t: fpu\n"
+        try "processor\t: 0\nvendor_id\t: GenuineIntel\nmodel\t\t: 207\nflags\t\t: fpu sse3 avx2 fma avx512f\nbugs\t\t: spectre_v1\n\nprocessor\t: 1\nvendor_id\t: AuthenticAMD\nflags\t\t: fpu\n"
             .write(toFile: path, atomically: true, encoding: .utf8)
-        XCTAssertEqual(BLASKernelChoice.cpuFlags(cpuinfo: path), ["fpu", "sse3", "avx2", "fma", "avx512f"])
-        XCTAssertEqual(BLASKernelChoice.cpuFlags(cpuinfo: path + "-missing"), [])
+        let info = CPUInfo(contentsOf: path)
+        XCTAssertEqual(info.flags, ["fpu", "sse3", "avx2", "fma", "avx512f"])
+        XCTAssertEqual(info.vendor, "GenuineIntel")
+        XCTAssertEqual(info.fields["model"], "207")
+        let missing = CPUInfo(contentsOf: path + "-missing")
+        XCTAssertEqual(missing.flags, [])
+        XCTAssertEqual(missing.vendor, "unknown")
         // This machine's own flags include what the project's codegen requires (AVX2 + FMA).
-        XCTAssertTrue(BLASKernelChoice.cpuFlags().isSuperset(of: ["avx2", "fma"]))
+        XCTAssertTrue(CPUInfo.current.flags.isSuperset(of: ["avx2", "fma"]))
     }
 }
