@@ -16,11 +16,12 @@ public struct GroupNorm {
         bias = w.tensor("bias", [channels])
     }
 
-    public func callAsFunction(_ x: Tensor, silu: Bool = false) -> Tensor {
-        groupNorm(x, groups: groups, weight: weight.widened, bias: bias.widened, eps: eps, silu: silu)
+    /// Normalises in `x`'s memory when the caller gives `x` up (`consume`) and nothing else holds it.
+    public func callAsFunction(_ x: consuming Tensor, silu: Bool = false) -> Tensor {
+        groupNorm(consume x, groups: groups, weight: weight.widened, bias: bias.widened, eps: eps, silu: silu)
     }
 
-    public func temporal(_ x: Tensor, frames: Int, silu: Bool = false) -> Tensor {
-        temporalGroupNorm(x, frames: frames, groups: groups, weight: weight.widened, bias: bias.widened, eps: eps, silu: silu)
+    public func temporal(_ x: consuming Tensor, frames: Int, silu: Bool = false) -> Tensor {
+        temporalGroupNorm(consume x, frames: frames, groups: groups, weight: weight.widened, bias: bias.widened, eps: eps, silu: silu)
     }
 }

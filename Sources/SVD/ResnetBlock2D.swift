@@ -22,13 +22,16 @@ struct ResnetBlock2D {
     }
 
     /// x [N, C, H, W]; `tembActivated` = SiLU(temb) [N, T], shared by the blocks of one forward.
-    func callAsFunction(_ x: Tensor, tembActivated: Tensor?) -> Tensor {
-        var h = conv1(norm1(x, silu: true))
+    /// The shortcut is taken first, so that when the caller gives `x` up (`consume`) and the block
+    /// changes the channel count, `norm1` can write over `x` instead of beside it.
+    func callAsFunction(_ x: consuming Tensor, tembActivated: Tensor?) -> Tensor {
+        let residual = convShortcut.map { $0(x) } ?? copy x
+        var h = conv1(norm1(consume x, silu: true))
         if let proj = timeEmbProj, let t = tembActivated {
             addPerSampleChannelBias(&h, proj(t))
         }
-        h = conv2(norm2(h, silu: true))
-        addInPlace(&h, convShortcut.map { $0(x) } ?? x)
+        h = conv2(norm2(consume h, silu: true))
+        addInPlace(&h, residual)
         return h
     }
 }

@@ -16,8 +16,8 @@ struct SpatioTemporalResBlock {
         timeMixer = AlphaBlender(w["time_mixer"], switchSpatialToTemporalMix: switchSpatialToTemporalMix)
     }
 
-    func callAsFunction(_ x: Tensor, tembActivated: Tensor?, frames: Int) -> Tensor {
-        let spatial = spatialResBlock(x, tembActivated: tembActivated)
+    func callAsFunction(_ x: consuming Tensor, tembActivated: Tensor?, frames: Int) -> Tensor {
+        let spatial = spatialResBlock(consume x, tembActivated: tembActivated)
         return timeMixer(spatial: spatial, temporal: temporalResBlock(spatial, tembActivated: tembActivated, frames: frames))
     }
 }

@@ -68,46 +68,56 @@ enum NormalizationKernels {
 
     /// GroupNorm over x viewed as [batch, frames, C, S]: the statistics of (sample b, group g)
     /// cover the group's channels in every frame of sample b (frames = 1 is plain GroupNorm).
-    static func groupNorm(_ x: Tensor, batch: Int, frames: Int, channels: Int, spatial: Int, groups: Int,
+    /// Writes into `x`'s own memory when nothing else holds it (the caller passed it consumed and
+    /// kept no other reference), else into a new tensor: each element is read once, before its
+    /// own slot is written, so the result is the same. The VAE decoder's full-size activations are
+    /// 1.2-2.3 GB each; normalising in place keeps one of them fewer alive.
+    static func groupNorm(_ x: consuming Tensor, batch: Int, frames: Int, channels: Int, spatial: Int, groups: Int,
                           weight: Tensor?, bias: Tensor?, eps: Float, silu: Bool) -> Tensor {
         precondition(groups > 0 && channels % groups == 0, "groupNorm: \(channels) channels do not split into \(groups) groups")
         if let weight { precondition(weight.count == channels, "groupNorm: weight of \(weight.count) values for \(channels) channels") }
         if let bias { precondition(bias.count == channels, "groupNorm: bias of \(bias.count) values for \(channels) channels") }
         let perGroup = channels / groups
         let segment = perGroup * spatial
-        var out = Tensor(uninitialized: x.shape)
         let ones = weight == nil ? Tensor(shape: [channels], repeating: 1) : nil
         let zeros = bias == nil ? Tensor(zeros: [channels]) : nil
         let w = weight ?? ones!, b = bias ?? zeros!
-        x.withUnsafeBufferPointer { px in
+        func run(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>) {
             w.withUnsafeBufferPointer { pw in
                 b.withUnsafeBufferPointer { pb in
-                    out.withUnsafeMutableBufferPointer { po in
-                        let src = px.baseAddress!, dst = po.baseAddress!, wp = pw.baseAddress!, bp = pb.baseAddress!
-                        OpProfile.measure(.norm) { Parallel.forEach(batch * groups) { task in
-                            let sample = task / groups, group = task % groups
-                            func base(_ frame: Int) -> Int { ((sample * frames + frame) * channels + group * perGroup) * spatial }
-                            guard segment > 0 else { return }
-                            let k = src[base(0)]
-                            var sum = 0.0, sumSq = 0.0
-                            for f in 0..<frames {
-                                let (s, q) = shiftedSums(src + base(f), segment, shift: k)
-                                sum += s
-                                sumSq += q
+                    let wp = pw.baseAddress!, bp = pb.baseAddress!
+                    OpProfile.measure(.norm) { Parallel.forEach(batch * groups) { task in
+                        let sample = task / groups, group = task % groups
+                        func base(_ frame: Int) -> Int { ((sample * frames + frame) * channels + group * perGroup) * spatial }
+                        guard segment > 0 else { return }
+                        let k = src[base(0)]
+                        var sum = 0.0, sumSq = 0.0
+                        for f in 0..<frames {
+                            let (s, q) = shiftedSums(src + base(f), segment, shift: k)
+                            sum += s
+                            sumSq += q
+                        }
+                        let st = statistics(sum: sum, sumSq: sumSq, n: segment * frames, shift: k, eps: eps)
+                        for f in 0..<frames {
+                            for c in 0..<perGroup {
+                                let channel = group * perGroup + c
+                                let offset = base(f) + c * spatial
+                                normalize(src + offset, dst + offset, spatial, hi: st.hi, lo: st.lo,
+                                          scale: wp[channel] * st.rstd, shift: bp[channel], silu: silu)
                             }
-                            let st = statistics(sum: sum, sumSq: sumSq, n: segment * frames, shift: k, eps: eps)
-                            for f in 0..<frames {
-                                for c in 0..<perGroup {
-                                    let channel = group * perGroup + c
-                                    let offset = base(f) + c * spatial
-                                    normalize(src + offset, dst + offset, spatial, hi: st.hi, lo: st.lo,
-                                              scale: wp[channel] * st.rstd, shift: bp[channel], silu: silu)
-                                }
-                            }
-                        } }
-                    }
+                        }
+                    } }
                 }
             }
+        }
+        var input = consume x
+        if input.isUniquelyWritable {
+            input.withUnsafeMutableBufferPointer { p in run(UnsafePointer(p.baseAddress!), p.baseAddress!) }
+            return input
+        }
+        var out = Tensor(uninitialized: input.shape)
+        input.withUnsafeBufferPointer { px in
+            out.withUnsafeMutableBufferPointer { po in run(px.baseAddress!, po.baseAddress!) }
         }
         return out
     }
@@ -117,23 +127,23 @@ enum NormalizationKernels {
 /// (biased variance over each group's channels and all trailing positions), optionally followed
 /// by SiLU in the same pass (diffusers' resnets apply norm then SiLU). `weight`/`bias` are [C]
 /// or nil (identity affine).
-public func groupNorm(_ x: Tensor, groups: Int, weight: Tensor?, bias: Tensor?, eps: Float, silu: Bool = false) -> Tensor {
+public func groupNorm(_ x: consuming Tensor, groups: Int, weight: Tensor?, bias: Tensor?, eps: Float, silu: Bool = false) -> Tensor {
     precondition(x.rank >= 2, "groupNorm expects [N, C, ...], got \(x.shape)")
-    return NormalizationKernels.groupNorm(x, batch: x.shape[0], frames: 1, channels: x.shape[1],
-                                          spatial: x.shape[2...].reduce(1, *), groups: groups,
-                                          weight: weight, bias: bias, eps: eps, silu: silu)
+    let (batch, channels, spatial) = (x.shape[0], x.shape[1], x.shape[2...].reduce(1, *))
+    return NormalizationKernels.groupNorm(consume x, batch: batch, frames: 1, channels: channels, spatial: spatial,
+                                          groups: groups, weight: weight, bias: bias, eps: eps, silu: silu)
 }
 
 /// GroupNorm of video activations kept flattened as x [B*F, C, H, W]: equals permuting to
 /// (B, C, F, H, W), torch.nn.functional.group_norm (statistics over the group's channels x F x H x W)
 /// and permuting back, as diffusers' TemporalResnetBlock normalises. Optional fused SiLU.
-public func temporalGroupNorm(_ x: Tensor, frames: Int, groups: Int, weight: Tensor?, bias: Tensor?,
+public func temporalGroupNorm(_ x: consuming Tensor, frames: Int, groups: Int, weight: Tensor?, bias: Tensor?,
                               eps: Float, silu: Bool = false) -> Tensor {
     precondition(x.rank >= 2, "temporalGroupNorm expects [B*F, C, ...], got \(x.shape)")
     precondition(frames > 0 && x.shape[0] % frames == 0, "temporalGroupNorm: \(x.shape[0]) images are not a multiple of \(frames) frames")
-    return NormalizationKernels.groupNorm(x, batch: x.shape[0] / frames, frames: frames, channels: x.shape[1],
-                                          spatial: x.shape[2...].reduce(1, *), groups: groups,
-                                          weight: weight, bias: bias, eps: eps, silu: silu)
+    let (batch, channels, spatial) = (x.shape[0] / frames, x.shape[1], x.shape[2...].reduce(1, *))
+    return NormalizationKernels.groupNorm(consume x, batch: batch, frames: frames, channels: channels, spatial: spatial,
+                                          groups: groups, weight: weight, bias: bias, eps: eps, silu: silu)
 }
 
 /// Mirrors torch.nn.functional.layer_norm(x, [D], weight, bias, eps) over the last dimension D

@@ -60,6 +60,12 @@ public struct Tensor: @unchecked Sendable {
         return try body(UnsafeMutableBufferPointer(start: storage.pointer, count: count))
     }
 
+    /// True when writing through `withUnsafeMutableBufferPointer` makes no copy: this tensor owns
+    /// its memory and no other tensor shares it.
+    public var isUniquelyWritable: Bool {
+        mutating get { isKnownUniquelyReferenced(&storage) && !storage.isBorrowed }
+    }
+
     /// The same elements under another shape (shares storage). One dimension may be -1.
     public func reshaped(_ newShape: [Int]) -> Tensor {
         var resolved = newShape

@@ -39,6 +39,25 @@ final class NormalizationTests: XCTestCase {
         }
     }
 
+    /// A tensor given up (`consume`) and held nowhere else is normalised in its own memory, with the
+    /// same result as out of place; one still held elsewhere is left untouched.
+    func testGroupNormWritesInPlaceOnlyOverAnUnsharedInput() throws {
+        let f = try Fixture("ops_a_norm.safetensors")
+        let x = try f.tensor("t_b2f3.x"), w = try f.tensor("t_b2f3.weight"), b = try f.tensor("t_b2f3.bias")
+        let frames = f.int("t_b2f3.frames"), groups = f.int("t_b2f3.groups"), eps = f.float("t_b2f3.eps")
+        let expected = try f.tensor("t_b2f3.out_silu")
+        var owned = x.reshaped(x.shape)
+        owned.withUnsafeMutableBufferPointer { _ in }  // gives it storage of its own
+        let address = owned.storage.pointer
+        let inPlace = temporalGroupNorm(consume owned, frames: frames, groups: groups, weight: w, bias: b, eps: eps, silu: true)
+        XCTAssertEqual(inPlace.storage.pointer, address, "an unshared input is normalised in place")
+        assertClose(inPlace, expected, "in place")
+        let outOfPlace = temporalGroupNorm(x, frames: frames, groups: groups, weight: w, bias: b, eps: eps, silu: true)
+        XCTAssertNotEqual(outOfPlace.storage.pointer, x.storage.pointer)
+        assertClose(outOfPlace, expected, "out of place")
+        XCTAssertEqual(x.scalars, try f.tensor("t_b2f3.x").scalars, "the shared input is unchanged")
+    }
+
     /// With more than one frame the temporal statistics differ from per-image GroupNorm; guards
     /// against temporalGroupNorm silently normalising each frame alone.
     func testTemporalGroupNormDiffersFromPerFrameGroupNorm() throws {
