@@ -52,7 +52,7 @@ public struct Tensor: @unchecked Sendable {
 
     public mutating func withUnsafeMutableBufferPointer<R>(_ body: (UnsafeMutableBufferPointer<Float>) throws -> R) rethrows -> R {
         // Copy on write: shared storage, and memory borrowed from a mapped file, are never written.
-        if !isKnownUniquelyReferenced(&storage) || storage.isBorrowed {
+        if !isUniquelyWritable {
             let copy = TensorStorage(uninitializedCount: count)
             OpProfile.measure(.copy) { copy.pointer.update(from: storage.pointer, count: count) }
             storage = copy
