@@ -1,5 +1,6 @@
 import Foundation
 import Jobs
+import Tensor
 
 /// What `img2vid bench-queue --json` prints: the store, its pool, the machine and every round
 /// (`QueueBenchmarkRound`), keys in snake_case.
@@ -17,10 +18,7 @@ struct QueueBenchReport: Encodable {
         /// This machine: active processors, /proc/cpuinfo's first `model name`, the load average.
         static var current: Machine {
             let load = (try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8))?.split(separator: " ").first.flatMap { Double($0) }
-            let info = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
-            let model = info.split(separator: "\n").first { $0.hasPrefix("model name") }
-                .flatMap { $0.split(separator: ":", maxSplits: 1).last }
-                .map { $0.trimmingCharacters(in: .whitespaces) } ?? "unknown"
+            let model = CPUInfo.current.fields["model name"] ?? "unknown"
             return Machine(cpus: ProcessInfo.processInfo.activeProcessorCount, cpuModel: model, loadAverage: load)
         }
     }

@@ -13,8 +13,9 @@ public struct CPUInfo: Sendable {
     public init(contentsOf path: String) {
         var fields: [String: String] = [:]
         let text = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
-        for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
-            if line.isEmpty { if !fields.isEmpty { break } else { continue } }
+        // CPUs are blocks separated by a blank line; only the first is read.
+        let firstCPU = text.range(of: "\n\n").map { text[..<$0.lowerBound] } ?? text[...]
+        for line in firstCPU.split(separator: "\n") {
             guard let colon = line.firstIndex(of: ":") else { continue }
             let name = line[..<colon].trimmingCharacters(in: .whitespaces)
             fields[name] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
